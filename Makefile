@@ -1,0 +1,43 @@
+# ragprism — the README's commands. Everything installs itself into ./.venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+UV_VERSION := 0.13.8
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint format bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	UV_PYTHON=$(PYTHON) $(UV) sync --frozen --quiet
+	touch $@
+
+install: $(VENV)/.installed ## create ./.venv and install the locked dependencies
+
+run: install ## migrate and start the server on http://127.0.0.1:9380 (SQLite in ./data)
+	$(BIN)/ragprism db upgrade
+	$(BIN)/ragprism serve --no-migrate
+
+test: install ## the whole test suite (SQLite, PostgreSQL, MariaDB, live servers)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install ## ruff and mypy --strict
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: install ## benchmarks; figures go to docs/benchmarks.md by hand
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

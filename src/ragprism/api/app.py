@@ -1,0 +1,40 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ragprism import __version__
+from ragprism.api import errors
+from ragprism.api.body_limit import BodyLimitMiddleware
+from ragprism.api.routes import langfuse, system, tenant, user
+from ragprism.api.state import AppState
+from ragprism.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
+    """A configured application. Tests pass their own settings or state."""
+    settings = settings or (state.settings if state else get_settings())
+    app_state = state or AppState.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        app_state.close()
+
+    app = FastAPI(
+        title="ragprism",
+        version=__version__,
+        description="Multi-tenant RAG chat server with per-tenant Langfuse tracing. "
+        "RAGFlow-compatible HTTP API.",
+        lifespan=lifespan,
+    )
+    app.state.ragprism = app_state
+    errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    for module in (user, system, tenant, langfuse):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,47 @@
+"""Typed dependencies shared by the routes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+
+from ragprism.api.state import AppState
+from ragprism.services.accounts import Principal, authenticate, extract_token
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.ragprism
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_session(state: StateDep) -> Iterator[Session]:
+    # Committed before the response is sent (scope="function"), so a failed commit is
+    # reported to the client instead of being lost after a success answer.
+    with state.db.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_principal(
+    session: SessionDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_tenant_id: Annotated[
+        str | None,
+        Header(
+            description="Act on another tenant the user belongs to (login tokens only).",
+            max_length=32,
+        ),
+    ] = None,
+) -> Principal:
+    return authenticate(session, extract_token(authorization), x_tenant_id or None)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -1,0 +1,50 @@
+"""``/v1/system``: API keys of the current tenant, and health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from sqlalchemy import text
+
+from ragprism import __version__
+from ragprism.api.deps import CurrentPrincipal, SessionDep
+from ragprism.api.envelope import ok
+from ragprism.api.serialize import api_token_json
+from ragprism.services import api_keys
+
+router = APIRouter(prefix="/v1/system", tags=["system"])
+
+
+@router.post("/new_token")
+def new_token(principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    """Create an API key; this response is the only one that shows it in full."""
+    row, token = api_keys.create(session, principal)
+    return ok(api_token_json(row, token))
+
+
+@router.get("/token_list")
+def token_list(principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    """The tenant's API keys, masked."""
+    return ok([api_token_json(row) for row in api_keys.list_for_tenant(session, principal)])
+
+
+@router.delete("/token/{token}")
+def delete_token(
+    token: Annotated[str, Path(max_length=512)], principal: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """Delete an API key, named by the key itself, its id or its masked form."""
+    api_keys.delete(session, principal, token)
+    return ok(True)
+
+
+@router.get("/version")
+def version(principal: CurrentPrincipal) -> dict[str, Any]:
+    return ok(__version__)
+
+
+@router.get("/healthz", tags=["health"])
+def healthz(session: SessionDep) -> dict[str, Any]:
+    """Liveness and database reachability; needs no login."""
+    session.execute(text("SELECT 1"))
+    return ok({"db": "ok", "version": __version__})

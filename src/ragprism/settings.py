@@ -1,0 +1,97 @@
+"""The one settings object. Every knob is a ``RAGPRISM_*`` environment variable."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+HostPolicyMode = Literal["any", "no-private", "allowlist"]
+
+
+class Settings(BaseSettings):
+    """Server configuration, read once from the environment (and an optional ``.env``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAGPRISM_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    data_dir: Path = Field(
+        default=Path("data"), description="Where the SQLite file, key file and spool live."
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty means sqlite:///<data_dir>/ragprism.db.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `ragprism serve` binds to.")
+    port: int = Field(default=9380, ge=1, le=65535, description="Port `ragprism serve` listens on.")
+
+    master_key: str = Field(
+        default="",
+        description="Comma-separated Fernet keys (newest first) used to encrypt stored secrets. "
+        "Empty: use/create the key file.",
+        repr=False,
+    )
+    master_key_file: Path | None = Field(
+        default=None, description="Key file; default <data_dir>/master.key, created with mode 0600."
+    )
+
+    register_enabled: bool = Field(default=True, description="Allow POST /v1/user/register.")
+    login_token_ttl_seconds: int = Field(
+        default=7 * 24 * 3600, ge=60, description="Lifetime of a web login token."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest JSON request body accepted."
+    )
+
+    langfuse_default_host: str = Field(
+        default="https://cloud.langfuse.com",
+        description="Host used when a configuration omits `host`; empty makes it required.",
+    )
+    langfuse_host_policy: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["any"],
+        description="`any` (default), `no-private`, or a comma-separated allowlist of host names.",
+    )
+    langfuse_validate_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds allowed for the credential check."
+    )
+    langfuse_revalidate_seconds: int = Field(
+        default=300, ge=0, description="Minimum seconds between background re-validations."
+    )
+    trace_prefix: str = Field(default="ragflow-", description="Prefix of every trace name.")
+
+    @field_validator("langfuse_host_policy", mode="before")
+    @classmethod
+    def _split_policy(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()] or ["any"]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'ragprism.db').resolve()}"
+
+    @property
+    def resolved_key_file(self) -> Path:
+        """The master key file path."""
+        return self.master_key_file or self.data_dir / "master.key"
+
+    @property
+    def host_policy_mode(self) -> HostPolicyMode:
+        """How Langfuse hosts are screened: `any`, `no-private` or `allowlist`."""
+        first = self.langfuse_host_policy[0]
+        if first in ("any", "no-private"):
+            return first  # type: ignore[return-value]
+        return "allowlist"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,150 @@
+"""Shared fixtures: databases on all three backends, the app, clients and test servers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from ragprism.api.app import create_app
+from ragprism.api.state import AppState
+from ragprism.db import Base, Database
+from ragprism.db.migrate import upgrade
+from ragprism.settings import Settings
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "RAGPRISM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+MYSQL_ADMIN_URL = os.environ.get(
+    "RAGPRISM_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
+)
+REQUIRE_ALL = os.environ.get("RAGPRISM_TEST_REQUIRE_ALL_DBS") == "1"
+MASTER_KEY = Fernet.generate_key().decode()
+
+
+def _unavailable(what: str, exc: Exception) -> None:
+    message = f"{what} is not reachable ({type(exc).__name__}: {exc})"
+    if REQUIRE_ALL:
+        pytest.fail(message + "; RAGPRISM_TEST_REQUIRE_ALL_DBS=1 forbids skipping")
+    pytest.skip(message)
+
+
+def _scratch_database(admin_url: str, what: str) -> Iterator[str]:
+    """A new, migrated database on the server of ``admin_url``, dropped afterwards."""
+    name = f"ragprism_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as exc:  # the server is absent or refuses us
+        _unavailable(what, exc)
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    yield from _scratch_database(POSTGRES_ADMIN_URL, "PostgreSQL at " + POSTGRES_ADMIN_URL)
+
+
+@pytest.fixture(scope="session")
+def mysql_url() -> Iterator[str]:
+    yield from _scratch_database(MYSQL_ADMIN_URL, "MariaDB/MySQL at " + MYSQL_ADMIN_URL)
+
+
+def _empty_all_tables(database: Database) -> None:
+    with database.session() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(table.delete())
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ]
+)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database on each backend in turn."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ragprism.db'}"
+        upgrade(url)
+    else:
+        url = request.getfixturevalue(f"{request.param}_url")
+    database = Database(url)
+    if request.param != "sqlite":
+        _empty_all_tables(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: Database) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path,
+        database_url=database.url,
+        master_key=MASTER_KEY,
+        langfuse_validate_timeout=1.0,
+        langfuse_default_host="",
+    )
+
+
+@pytest.fixture
+def state(settings: Settings, database: Database) -> Iterator[AppState]:
+    app_state = AppState.build(settings, database)
+    yield app_state
+    if app_state.langfuse.revalidator is not None:
+        app_state.langfuse.revalidator.shutdown()
+
+
+@pytest.fixture
+def client(state: AppState) -> Iterator[TestClient]:
+    with TestClient(create_app(state=state)) as test_client:
+        yield test_client
+
+
+class Accounts:
+    """Registers users and logs them in through the HTTP API."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def register(self, email: str, password: str = "correct horse 1") -> str:
+        body = self.client.post(
+            "/v1/user/register", json={"email": email, "password": password, "nickname": email[:8]}
+        ).json()
+        assert body["code"] == 0, body
+        user_id: str = body["data"]["id"]
+        return user_id
+
+    def login(self, email: str, password: str = "correct horse 1") -> dict[str, str]:
+        body = self.client.post(
+            "/v1/user/login", json={"email": email, "password": password}
+        ).json()
+        assert body["code"] == 0, body
+        return {"Authorization": f"Bearer {body['data']['access_token']}"}
+
+    def user(self, email: str) -> dict[str, str]:
+        """Register ``email`` and return the headers of a logged-in session."""
+        self.register(email)
+        return self.login(email)
+
+
+@pytest.fixture
+def accounts(client: TestClient) -> Accounts:
+    return Accounts(client)
