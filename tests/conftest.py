@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -17,7 +19,9 @@ from ragprism.api.app import create_app
 from ragprism.api.state import AppState
 from ragprism.db import Base, Database
 from ragprism.db.migrate import upgrade
+from ragprism.security import passwords
 from ragprism.settings import Settings
+from tests.support.langfuse_server import FakeLangfuse
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "RAGPRISM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -27,6 +31,15 @@ MYSQL_ADMIN_URL = os.environ.get(
 )
 REQUIRE_ALL = os.environ.get("RAGPRISM_TEST_REQUIRE_ALL_DBS") == "1"
 MASTER_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2id with minimal cost parameters: the same code path, ~100x faster to test."""
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = original
 
 
 def _unavailable(what: str, exc: Exception) -> None:
@@ -51,8 +64,21 @@ def _scratch_database(admin_url: str, what: str) -> Iterator[str]:
         yield url
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            force = " WITH (FORCE)" if admin.dialect.name == "postgresql" else ""
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}{force}"))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating each time is slow)."""
+    path = tmp_path_factory.mktemp("template") / "ragprism.db"
+    upgrade(f"sqlite:///{path}")
+    database = Database(f"sqlite:///{path}")
+    with database.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.dispose()
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +107,9 @@ def _empty_all_tables(database: Database) -> None:
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated, empty database on each backend in turn."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ragprism.db'}"
-        upgrade(url)
+        target = tmp_path / "ragprism.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        url = f"sqlite:///{target}"
     else:
         url = request.getfixturevalue(f"{request.param}_url")
     database = Database(url)
@@ -148,3 +175,19 @@ class Accounts:
 @pytest.fixture
 def accounts(client: TestClient) -> Accounts:
     return Accounts(client)
+
+
+@pytest.fixture(scope="session")
+def langfuse_server() -> Iterator[FakeLangfuse]:
+    """One Langfuse-compatible server on loopback for the whole run."""
+    with FakeLangfuse() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_langfuse(langfuse_server: FakeLangfuse) -> Iterator[FakeLangfuse]:
+    """The Langfuse test server, with no faults and no recorded data."""
+    langfuse_server.clear_faults()
+    langfuse_server.clear()
+    yield langfuse_server
+    langfuse_server.clear_faults()

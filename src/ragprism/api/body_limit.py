@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragprism.errors import RetCode
 
 
-class BodyTooLarge(Exception):
-    pass
+def too_large_message(max_bytes: int) -> str:
+    return f"request body too large (limit {max_bytes} bytes)"
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while an oversized body is read.
+
+    An ``HTTPException`` because FastAPI turns any other error raised while it reads a body
+    into a 400 "error parsing the body"; this one it lets through to the 413 handler.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, too_large_message(max_bytes), headers={"Connection": "close"})
 
 
 class BodyLimitMiddleware:
@@ -42,7 +54,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -61,7 +73,7 @@ class BodyLimitMiddleware:
         body = json.dumps(
             {
                 "code": int(RetCode.ARGUMENT_ERROR),
-                "message": f"request body too large (limit {self.max_bytes} bytes)",
+                "message": too_large_message(self.max_bytes),
                 "data": None,
             }
         ).encode()

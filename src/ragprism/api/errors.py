@@ -57,7 +57,9 @@ def install(app: FastAPI) -> None:
             exc.status_code,
             RetCode.ARGUMENT_ERROR if exc.status_code < 500 else RetCode.SERVER_ERROR,
         )
-        return failure(code, str(exc.detail), exc.status_code)
+        response = failure(code, str(exc.detail), exc.status_code)
+        response.headers.update(exc.headers or {})  # e.g. Allow on 405, Connection on 413
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -4,7 +4,7 @@ Keys come from ``RAGPRISM_MASTER_KEY`` (comma-separated, newest first) or from a
 (one key a line, newest first) created with mode 0600 on first use. The newest key
 encrypts; every listed key decrypts, so ``ragprism keys rotate`` can add a key, re-encrypt
 rows and leave readers working throughout. A process notices a rotated key file by its
-modification time and reloads it.
+modification time, inode and size, and reloads it.
 """
 
 from __future__ import annotations
@@ -44,6 +44,13 @@ def write_key_file(path: Path, keys: list[str]) -> None:
     os.replace(tmp, path)
 
 
+def _stamp(path: Path) -> tuple[int, int, int]:
+    # Not the mtime alone: with a coarse file-system clock, a rewrite within the same tick
+    # keeps it. write_key_file replaces the file, so the inode changes on every rewrite.
+    info = path.stat()
+    return info.st_mtime_ns, info.st_ino, info.st_size
+
+
 def read_key_file(path: Path) -> list[str]:
     """The keys in ``path``, newest first."""
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
@@ -58,7 +65,7 @@ class Keyring:
         self._env_keys = env_keys
         self._key_file = key_file
         self._lock = threading.Lock()
-        self._mtime_ns = -1
+        self._file_stamp: tuple[int, int, int] | None = None
         self._primary, self._fernet = self._load()
 
     @property
@@ -76,7 +83,7 @@ class Keyring:
             assert self._key_file is not None
             if not self._key_file.exists():
                 write_key_file(self._key_file, [Fernet.generate_key().decode()])
-            self._mtime_ns = self._key_file.stat().st_mtime_ns
+            self._file_stamp = _stamp(self._key_file)
             keys = _parse_keys(self._key_file.read_text(), f"key file {self._key_file}")
         return keys[0], MultiFernet(keys)
 
@@ -84,10 +91,10 @@ class Keyring:
         if self._env_keys or self._key_file is None:
             return False
         try:
-            mtime = self._key_file.stat().st_mtime_ns
+            stamp = _stamp(self._key_file)
         except FileNotFoundError:
             return False
-        if mtime == self._mtime_ns:
+        if stamp == self._file_stamp:
             return False
         with self._lock:
             self._primary, self._fernet = self._load()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,7 +27,12 @@ from ragprism.repositories import tokens as token_repo
 from ragprism.security.passwords import hash_password, verify_password
 from ragprism.security.tokens import API_KEY_PREFIX, digest, new_login_token
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Control characters are refused everywhere: PostgreSQL cannot store NUL in text columns.
+_EMAIL = re.compile(
+    r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+\.[^@\s\x00-\x1f\x7f-\x9f]+$"
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_ID = re.compile(r"^[0-9a-f]{32}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 
@@ -63,6 +70,8 @@ def create_user(
     nickname = nickname.strip() or email.split("@", 1)[0]
     if len(nickname) > 100:
         raise InvalidArgument("nickname: at most 100 characters")
+    if _CONTROL.search(nickname):
+        raise InvalidArgument("nickname: must not contain control characters")
     if repo.get_user_by_email(session, email):
         raise Conflict(f"Email: {email} has already registered!")
     user = User(
@@ -79,10 +88,20 @@ def create_user(
     return user
 
 
+@cache
+def _unmatchable_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
 def login(session: Session, email: str, password: str, ttl_seconds: int) -> tuple[User, str]:
     """Check the password and issue a login token; the token is returned once, stored hashed."""
-    user = repo.get_user_by_email(session, email.strip().lower())
-    if user is None or not verify_password(user.password_hash, password):
+    email = email.strip().lower()
+    user = repo.get_user_by_email(session, email) if _EMAIL.match(email) else None
+    if user is None:
+        # Hash anyway: an unknown e-mail must take as long as a wrong password (no enumeration).
+        verify_password(_unmatchable_hash(), password)
+        raise AuthenticationFailed("Email and password do not match!")
+    if not verify_password(user.password_hash, password):
         raise AuthenticationFailed("Email and password do not match!")
     if not user.is_active:
         raise AuthenticationFailed("This account has been disabled.")
@@ -141,7 +160,7 @@ def authenticate(session: Session, token: str | None, tenant_hint: str | None = 
     if user is None or not user.is_active:
         raise Unauthorized("Authentication error: token is invalid, expired or revoked.")
     tenant_id = tenant_hint or user.id
-    membership = repo.get_membership(session, tenant_id, user.id)
+    membership = repo.get_membership(session, tenant_id, user.id) if _is_id(tenant_id) else None
     if membership is None:
         if tenant_hint:
             raise NotFound(f"tenant {tenant_hint} not found")
@@ -154,9 +173,16 @@ def list_tenants(session: Session, user_id: str) -> list[tuple[UserTenant, Tenan
     return repo.list_memberships(session, user_id)
 
 
+def _is_id(value: str) -> bool:
+    """Whether ``value`` has the shape of an id; anything else is simply not found."""
+    return _ID.match(value) is not None
+
+
 def _membership_or_absent(session: Session, principal: Principal, tenant_id: str) -> UserTenant:
     """The caller's membership of ``tenant_id``; a tenant it does not belong to is absent."""
-    membership = repo.get_membership(session, tenant_id, principal.user.id)
+    membership = (
+        repo.get_membership(session, tenant_id, principal.user.id) if _is_id(tenant_id) else None
+    )
     if membership is None:
         raise NotFound(f"tenant {tenant_id} not found")
     return membership
@@ -184,9 +210,12 @@ def invite(
         raise InvalidArgument("role: must be 'admin' or 'normal'")
     if wanted is Role.ADMIN and Role(mine.role) is not Role.OWNER:
         raise PermissionDenied("Only the tenant's owner may grant the admin role.")
-    user = repo.get_user_by_email(session, email.strip().lower())
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise InvalidArgument(f"email: invalid e-mail address {email!r}")
+    user = repo.get_user_by_email(session, email)
     if user is None:
-        raise NotFound(f"User not found: {email.strip().lower()}")
+        raise NotFound(f"User not found: {email}")
     if repo.get_membership(session, tenant_id, user.id):
         raise Conflict(f"{user.email} is already a member of this team.")
     link = UserTenant(
@@ -200,7 +229,7 @@ def invite(
 def remove_member(session: Session, principal: Principal, tenant_id: str, user_id: str) -> None:
     """Remove a member. Managers remove others; anyone may leave; the owner cannot be removed."""
     mine = _membership_or_absent(session, principal, tenant_id)
-    target = repo.get_membership(session, tenant_id, user_id)
+    target = repo.get_membership(session, tenant_id, user_id) if _is_id(user_id) else None
     if target is None:
         raise NotFound(f"user {user_id} is not a member of this team")
     if Role(target.role) is Role.OWNER:

@@ -34,5 +34,9 @@ def delete(session: Session, principal: Principal, handle: str) -> None:
     handle = handle.strip()
     if not handle or len(handle) > 512:
         raise InvalidArgument("token: required")
-    if repo.delete_api_token(session, principal.tenant_id, digest(handle), handle) == 0:
+    # A handle no key can have (PostgreSQL cannot even compare text holding NUL) is absent.
+    if (
+        not handle.isprintable()
+        or repo.delete_api_token(session, principal.tenant_id, digest(handle), handle) == 0
+    ):
         raise NotFound("API key not found.")

@@ -124,7 +124,8 @@ class Revalidator:
                 self._in_flight.discard(tenant_id)
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Drop queued checks and wait for running ones (each bounded by the timeout)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _outcome(exc: RagprismError) -> str:
@@ -196,11 +197,6 @@ class LangfuseConfigService:
         ]
         if blank:
             raise InvalidArgument(f"{', '.join(blank)} must not be blank")
-        for name, value in (("secret_key", secret), ("public_key", public)):
-            if len(value) > MAX_KEY_LENGTH or any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in value):
-                raise InvalidArgument(
-                    f"{name}: must be at most {MAX_KEY_LENGTH} printable ASCII characters"
-                )
         try:
             host = normalise_host(host_raw if host_raw.strip() else self.default_host)
         except HostRefused as exc:
@@ -212,6 +208,11 @@ class LangfuseConfigService:
                     "secret_key: enter the secret key again when changing the host"
                 )
             secret = self.keyring.decrypt(existing.secret_key_enc)
+        for name, value in (("secret_key", secret), ("public_key", public)):
+            if len(value) > MAX_KEY_LENGTH or any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in value):
+                raise InvalidArgument(
+                    f"{name}: must be at most {MAX_KEY_LENGTH} printable ASCII characters"
+                )
         options = self._merge_options(body, existing)
         return LangfuseCredentials(public, secret, host), options
 

@@ -66,7 +66,8 @@ def validate_credentials(
                 x_langfuse_sdk_name="ragprism",
                 httpx_client=client,
             )
-            projects = api.projects.get()
+            # One attempt: the caller is waiting, and a failure is reported, not hidden.
+            projects = api.projects.get(request_options={"max_retries": 0})
     except HostRefused as exc:
         raise InvalidArgument(f"host: {exc}") from None
     except httpx.TimeoutException:
@@ -81,9 +82,7 @@ def validate_credentials(
     except ApiError as exc:
         raise _api_error(host, exc) from None
     except (pydantic.ValidationError, json.JSONDecodeError, ValueError, TypeError):
-        raise NotLangfuse(
-            f"{host} answered /api/public/projects, but not like a Langfuse server"
-        ) from None
+        raise NotLangfuse(_not_langfuse(host, "unexpected response body")) from None
     if not projects.data:
         raise DataError(f"The keys are valid but Langfuse at {host} lists no project for them")
     project = projects.data[0]
@@ -101,6 +100,10 @@ def _api_error(host: str, exc: ApiError) -> DataError | UpstreamUnavailable:
         return NotLangfuse(
             f"{host} redirects to {location}; redirects are not followed, configure the final host"
         )
-    return NotLangfuse(
-        f"{host} did not answer like a Langfuse server (HTTP {status} from /api/public/projects)"
-    )
+    if 200 <= status < 300:
+        return NotLangfuse(_not_langfuse(host, "the body is not JSON"))
+    return NotLangfuse(_not_langfuse(host, f"HTTP {status} from /api/public/projects"))
+
+
+def _not_langfuse(host: str, detail: str) -> str:
+    return f"{host} did not answer like a Langfuse server ({detail})"
