@@ -28,9 +28,7 @@ def _free_port() -> int:
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = _free_port()
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("RAGPRISM_")
-    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith("RAGPRISM_")}
     env.update(RAGPRISM_DATA_DIR=str(tmp_path / "data"), RAGPRISM_LANGFUSE_DEFAULT_HOST="")
     cli = Path(sys.executable).with_name("ragprism")
     log_path = tmp_path / "server.log"
