@@ -513,3 +513,14 @@ def test_allowlist_policy(
         body["host"] = f"http://localhost:{fake_langfuse.port}"
         assert save(client, headers, body)["code"] == 0
     state.close()
+
+
+@pytest.mark.parametrize("field", ["host", "public_key", "secret_key"])
+def test_control_characters_are_refused(
+    client: TestClient, owner: dict[str, str], fake_langfuse: FakeLangfuse, field: str
+) -> None:
+    body = fresh_keys(fake_langfuse)
+    body[field] = body[field][:10] + "\x00" + body[field][10:]
+    result = save(client, owner, body)
+    assert result["code"] == 101, result
+    assert field in result["message"]

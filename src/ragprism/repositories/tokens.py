@@ -34,16 +34,22 @@ def list_api_tokens(session: Session, tenant_id: str) -> list[ApiToken]:
     )
 
 
-def delete_api_token(session: Session, tenant_id: str, token_hash: str, handle: str) -> int:
-    """Delete the tenant's key whose digest, id or masked form is given; returns rows gone."""
-    result = session.execute(
-        delete(ApiToken).where(
-            ApiToken.tenant_id == tenant_id,
-            or_(
-                ApiToken.token_hash == token_hash,
-                ApiToken.id == handle,
-                ApiToken.masked == handle,
-            ),
-        )
+def delete_api_token(
+    session: Session, tenant_id: str, token_hash: str, handle: str, creator_id: str | None = None
+) -> int:
+    """Delete the tenant's key whose digest, id or masked form is given (only one created by
+    ``creator_id`` when given); returns rows gone."""
+    stmt = delete(ApiToken).where(
+        ApiToken.tenant_id == tenant_id,
+        or_(ApiToken.token_hash == token_hash, ApiToken.id == handle, ApiToken.masked == handle),
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if creator_id is not None:
+        stmt = stmt.where(ApiToken.user_id == creator_id)
+    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def delete_member_api_tokens(session: Session, tenant_id: str, user_id: str) -> None:
+    """Revoke every key ``user_id`` created in ``tenant_id`` (the member is leaving)."""
+    session.execute(
+        delete(ApiToken).where(ApiToken.tenant_id == tenant_id, ApiToken.user_id == user_id)
+    )

@@ -36,6 +36,8 @@ def normalise_host(raw: str) -> str:
     """``raw`` as an absolute http(s) URL without credentials, query, fragment or trailing
     slash; raises ``HostRefused`` naming what is wrong."""
     text = raw.strip()
+    if not text.isprintable():
+        raise HostRefused("host must not contain control characters")
     try:
         parts = urlsplit(text)
         port = parts.port

@@ -239,4 +239,6 @@ def remove_member(session: Session, principal: Principal, tenant_id: str, user_i
             raise PermissionDenied("Only the tenant's owner or an admin may remove members.")
         if Role(target.role) is Role.ADMIN and Role(mine.role) is not Role.OWNER:
             raise PermissionDenied("Only the tenant's owner may remove an admin.")
+    # The member's keys acted with their role here: they go with the membership.
+    token_repo.delete_member_api_tokens(session, tenant_id, user_id)
     session.delete(target)

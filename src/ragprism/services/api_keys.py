@@ -30,13 +30,21 @@ def list_for_tenant(session: Session, principal: Principal) -> list[ApiToken]:
 
 
 def delete(session: Session, principal: Principal, handle: str) -> None:
-    """Delete a key of the caller's tenant, named by the key itself, its id or masked form."""
+    """Delete a key of the caller's tenant, named by the key itself, its id or masked form.
+    Owners and admins delete any key of the tenant; other members only their own."""
     handle = handle.strip()
     if not handle or len(handle) > 512:
         raise InvalidArgument("token: required")
     # A handle no key can have (PostgreSQL cannot even compare text holding NUL) is absent.
     if (
         not handle.isprintable()
-        or repo.delete_api_token(session, principal.tenant_id, digest(handle), handle) == 0
+        or repo.delete_api_token(
+            session,
+            principal.tenant_id,
+            digest(handle),
+            handle,
+            None if principal.role.can_manage else principal.user.id,
+        )
+        == 0
     ):
         raise NotFound("API key not found.")
