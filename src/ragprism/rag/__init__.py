@@ -1,0 +1,1 @@
+"""Retrieval-augmented generation: document parsing and chunking."""
