@@ -7,6 +7,7 @@ UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.8
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+LINT_PATHS := src tests $(wildcard bench)
 
 .PHONY: install run test lint format bench clean
 
@@ -28,16 +29,16 @@ test: install ## the whole test suite (SQLite, PostgreSQL, MariaDB, live servers
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy --strict
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
 
 bench: install ## benchmarks; figures go to docs/benchmarks.md by hand
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in $(wildcard bench/*.py); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
