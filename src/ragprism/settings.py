@@ -62,6 +62,47 @@ class Settings(BaseSettings):
         default=300, ge=0, description="Minimum seconds between background re-validations."
     )
     trace_prefix: str = Field(default="ragflow-", description="Prefix of every trace name.")
+    trace_flush_interval: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="Longest wait, in seconds, before a tenant's pending spans are sent.",
+    )
+    trace_config_refresh_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="Seconds between reloads of tenants' tracing configuration (changes made "
+        "by other server processes show up within this time).",
+    )
+    trace_spool_max_bytes_per_tenant: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="On-disk spool budget per tenant for undeliverable spans; the oldest "
+        "batches beyond it are dropped and counted.",
+    )
+    trace_queue_max_spans: int = Field(
+        default=20_000,
+        ge=1,
+        description="Spans held in memory per tenant awaiting export; the oldest beyond it "
+        "are dropped and counted.",
+    )
+    trace_max_field_chars: int = Field(
+        default=20_000,
+        ge=0,
+        description="Traced inputs/outputs longer than this are truncated with a marker "
+        "(0: no cap).",
+    )
+    trace_export_timeout: float = Field(
+        default=5.0, gt=0, le=120, description="Seconds allowed for one export request."
+    )
+    trace_workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Export threads, shared by all tenants (their number does not grow "
+        "with tenants).",
+    )
 
     @field_validator("langfuse_host_policy", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from ragprism import __version__
 from ragprism.api import errors
 from ragprism.api.body_limit import BodyLimitMiddleware
-from ragprism.api.routes import langfuse, system, tenant, user
+from ragprism.api.routes import langfuse, metrics, system, tenant, user
 from ragprism.api.state import AppState
 from ragprism.settings import Settings, get_settings
 
@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        app_state.start()
         yield
         app_state.close()
 
@@ -35,6 +36,6 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.state.ragprism = app_state
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for module in (user, system, tenant, langfuse):
+    for module in (user, system, tenant, langfuse, metrics):
         app.include_router(module.router)
     return app

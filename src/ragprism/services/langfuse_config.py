@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from ragprism.db import Database, utcnow
@@ -150,6 +151,11 @@ class LangfuseConfigService:
     timeout: float
     stats: ExportStatsRegistry
     revalidator: Revalidator | None = None
+    # The tracing engine's hooks, passed in so this service needs no OpenTelemetry:
+    # ``on_change(tenant_id)`` once a write is committed, so tracing follows at once;
+    # ``exporter_status(tenant_id)`` for the exporter figures of ``status``.
+    on_change: Callable[[str], None] | None = None
+    exporter_status: Callable[[str], dict[str, Any]] | None = None
 
     # -- writing --------------------------------------------------------------------------
     def upsert(
@@ -179,7 +185,23 @@ class LangfuseConfigService:
         row.validation_status = "valid"
         row.validation_message = None
         session.flush()
+        self._notify_after_commit(session, principal.tenant_id)
         return self.view(row)
+
+    def _notify_after_commit(self, session: Session, tenant_id: str) -> None:
+        """Tell the tracing engine about the change once it is committed (not before: the
+        engine reloads from the database)."""
+        callback = self.on_change
+        if callback is None:
+            return
+
+        def notify(_: Session) -> None:
+            try:
+                callback(tenant_id)
+            except Exception:
+                log.exception("tracing did not take the new configuration of %s", tenant_id)
+
+        event.listen(session, "after_commit", notify, once=True)
 
     def _parse(
         self, body: LangfuseConfigIn, existing: TenantLangfuse | None
@@ -237,6 +259,7 @@ class LangfuseConfigService:
         gone = repo.delete_for_tenant(session, principal.tenant_id) > 0
         if gone:
             self.stats.forget(principal.tenant_id)
+            self._notify_after_commit(session, principal.tenant_id)
         return gone
 
     # -- reading --------------------------------------------------------------------------
@@ -269,7 +292,11 @@ class LangfuseConfigService:
                 "validation": row.validation_status,
                 "validated_at": row.validated_at.isoformat() if row.validated_at else None,
                 "message": row.validation_message,
-                "exporter": self.stats.snapshot(row.tenant_id),
+                "exporter": (
+                    self.exporter_status(row.tenant_id)
+                    if self.exporter_status is not None
+                    else self.stats.snapshot(row.tenant_id)
+                ),
             }
         return data
 

@@ -1,0 +1,301 @@
+"""The tracing engine: one per process, composing the pieces of ``ragprism.tracing``.
+
+facade (Tracer/Trace/Observation) ─► private TracerProvider + TenantSampler
+  ─► TenantRouter.on_end ─► TenantQueue (per tenant, bounded) ─► Schedule
+  ─► ExportPool (fixed threads) ─► Sender (OTLP/gzip, httpx) ─► Langfuse
+                                 └► SpanSpool (SQLite) on failure, replayed later
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+
+from ragprism import __version__
+from ragprism.security.host_policy import HostPolicy
+from ragprism.tracing.destinations import (
+    CacheRefresher,
+    Destination,
+    DestinationCache,
+    DestinationSource,
+)
+from ragprism.tracing.export import ExportPool
+from ragprism.tracing.facade import Tracer, TraceRuntime
+from ragprism.tracing.metrics import make_registry, render
+from ragprism.tracing.queues import Schedule, TenantQueue
+from ragprism.tracing.retry import RetryPolicy
+from ragprism.tracing.router import RootRequest, Route, TenantRouter, TenantSampler
+from ragprism.tracing.sender import Sender
+from ragprism.tracing.spool import SpanSpool
+from ragprism.tracing.stats import ExportStatsRegistry
+
+log = logging.getLogger(__name__)
+
+MiB = 1 << 20
+
+
+class TracingEngine:
+    """Per-tenant tracing to each tenant's Langfuse project. Nothing runs before ``start()``."""
+
+    def __init__(
+        self,
+        *,
+        source: DestinationSource,
+        stats: ExportStatsRegistry,
+        spool_path: Path,
+        flush_interval: float = 0.5,
+        refresh_interval: float = 2.0,
+        trace_prefix: str = "ragflow-",
+        release: str = __version__,
+        max_field_chars: int = 20_000,
+        workers: int = 2,
+        spool_bytes_per_tenant: int = 64 * MiB,
+        queue_spans_per_tenant: int = 20_000,
+        export_timeout: float = 5.0,
+        policy: HostPolicy | None = None,
+        batch_size: int = 512,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._stats = stats
+        self._spool_path = spool_path
+        self._flush_interval = flush_interval
+        self._refresh_interval = refresh_interval
+        self._workers = workers
+        self._spool_bytes = spool_bytes_per_tenant
+        self._queue_capacity = queue_spans_per_tenant
+        self._timeout = export_timeout
+        self._policy = policy or HostPolicy()
+        self._batch_size = batch_size
+        self._retry = retry or RetryPolicy()
+        self._lock = threading.Lock()
+        self._queues: dict[str, TenantQueue] = {}
+        self._routes: dict[int, Route] = {}
+        self._schedule = Schedule()
+        self._cache = DestinationCache(source, self._on_destinations)
+        self._provider = TracerProvider(
+            sampler=TenantSampler(self._admit),
+            resource=Resource(
+                {
+                    "service.name": "ragprism",
+                    "service.version": release,
+                    "langfuse.release": release,
+                }
+            ),
+            shutdown_on_exit=False,
+            span_limits=SpanLimits(max_span_attributes=512, max_events=128, max_links=16),
+        )
+        self.router = TenantRouter(self._routes)
+        self._provider.add_span_processor(self.router)
+        self._runtime = TraceRuntime(
+            tracer=self._provider.get_tracer("ragprism", release),
+            cache=self._cache,
+            routes=self._routes,
+            prefix=trace_prefix,
+            release=release,
+            max_chars=max_field_chars,
+            enqueue_score=self._enqueue_score,
+        )
+        self._tracer = Tracer(self._runtime)
+        self._metrics = make_registry(stats, self._depth)
+        self._spool: SpanSpool | None = None
+        self._pool: ExportPool | None = None
+        self._sender: Sender | None = None
+        self._refresher: CacheRefresher | None = None
+        self._stopped = False
+
+    @property
+    def tracer(self) -> Tracer:
+        return self._tracer
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self) -> None:
+        """Load destinations, start the refresher and the workers, replay the spool."""
+        with self._lock:
+            if self._pool is not None or self._stopped:
+                return
+            self._spool = SpanSpool(
+                self._spool_path,
+                max_bytes_per_tenant=self._spool_bytes,
+                lease=max(30.0, 4 * self._timeout),
+            )
+            self._sender = Sender(self._policy, self._timeout)
+            self._pool = ExportPool(
+                workers=self._workers,
+                batch_size=self._batch_size,
+                schedule=self._schedule,
+                queues=self._queues.get,
+                cache=self._cache,
+                sender=self._sender,
+                spool=self._spool,
+                stats=self._stats,
+                retry=self._retry,
+            )
+            self._refresher = CacheRefresher(
+                self._cache, self._refresh_interval, self._housekeeping
+            )
+        self._cache.refresh()
+        self._pool.start()
+        self._refresher.start()
+        self._runtime.accepting = True
+        self._housekeeping()
+
+    def shutdown(self, deadline: float = 5.0) -> None:
+        """Deliver what can be delivered within ``deadline`` seconds; spool the rest."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._runtime.accepting = False
+        end = time.monotonic() + deadline
+        pool, spool = self._pool, self._spool
+        if pool is None or spool is None or self._sender is None or self._refresher is None:
+            self._provider.shutdown()
+            return
+        self._refresher.stop()
+        self.flush(max(0.0, (end - time.monotonic()) * 0.8))
+        pool.stop(end)
+        for tenant_id, queue in list(self._queues.items()):
+            destination = self._cache.active(tenant_id)
+            if destination is not None:
+                pool.spool_batches(tenant_id, pool.encode_rest(queue, destination))
+            pool.spool_pending(tenant_id)
+        self._sender.close()
+        spool.close()
+        self._provider.shutdown()
+
+    def invalidate(self, tenant_id: str) -> None:
+        """This process changed ``tenant_id``'s configuration: reload it now."""
+        if self._pool is not None and not self._stopped:
+            self._cache.refresh()
+
+    # -- internals the facade and router call ----------------------------------------
+    def _queue_for(self, tenant_id: str) -> TenantQueue:
+        queue = self._queues.get(tenant_id)
+        if queue is not None and not queue.closed:
+            return queue
+        with self._lock:
+            queue = self._queues.get(tenant_id)
+            if queue is None or queue.closed:
+                queue = self._queues[tenant_id] = TenantQueue(
+                    tenant_id,
+                    capacity=self._queue_capacity,
+                    flush_interval=self._flush_interval,
+                    batch_size=self._batch_size,
+                    stats=self._stats.for_tenant(tenant_id),
+                    schedule=self._schedule,
+                )
+            return queue
+
+    def _admit(self, root: RootRequest, trace_id: int) -> bool:
+        self._routes[trace_id] = Route(self._queue_for(root.destination.tenant_id), root.trace)
+        return True
+
+    def _enqueue_score(self, destination: Destination, payload: dict[str, Any]) -> bool:
+        if not self._runtime.accepting:
+            return False
+        self._queue_for(destination.tenant_id).put_score(payload)
+        return True
+
+    def _depth(self, tenant_id: str) -> int:
+        queue = self._queues.get(tenant_id)
+        return len(queue) if queue is not None else 0
+
+    def _on_destinations(
+        self, previous: Mapping[str, Destination], current: Mapping[str, Destination]
+    ) -> None:
+        gone = {t for t, d in previous.items() if d.enabled} | set(self._queues)
+        for tenant_id in gone:
+            destination = current.get(tenant_id)
+            if destination is None or not destination.enabled:
+                self._discard(tenant_id)
+        pool = self._pool
+        if pool is None:
+            return
+        for tenant_id, destination in current.items():
+            before = previous.get(tenant_id)
+            queue = self._queues.get(tenant_id)
+            changed = before is not None and before.version != destination.version
+            if changed and destination.enabled and queue is not None:
+                pool.config_changed(tenant_id, queue)
+
+    def _discard(self, tenant_id: str) -> None:
+        """Tracing stopped for ``tenant_id``: drop what it had queued or spooled."""
+        with self._lock:
+            queue = self._queues.pop(tenant_id, None)
+        dropped = queue.close() if queue is not None else 0
+        if self._pool is not None:
+            state = self._pool.states.pop(tenant_id, None)
+            for batch in (state.pending, state.ready) if state is not None else ():
+                dropped += batch.count if batch is not None else 0
+        if self._spool is not None:
+            dropped += self._spool.discard(tenant_id)
+        if dropped:
+            self._stats.for_tenant(tenant_id).drop("config removed", dropped)
+
+    def _housekeeping(self) -> None:
+        """Notice spooled batches (ours after a restart, or another process's)."""
+        pool, spool = self._pool, self._spool
+        if pool is None or spool is None or not self._cache.loaded:
+            return
+        for tenant_id in spool.tenants():
+            if self._cache.active(tenant_id) is None:
+                self._discard(tenant_id)
+                continue
+            state = pool.state(tenant_id)
+            if not state.spooled:
+                state.spooled = True
+                pool.replan(tenant_id, state, self._queue_for(tenant_id))
+
+    # -- for tests, benchmarks and the status API --------------------------------------
+    def flush(self, timeout: float) -> bool:
+        """Send everything queued now; True once nothing is left to deliver (in memory,
+        or spooled for a destination that is not backing off)."""
+        pool = self._pool
+        if pool is None:
+            return not any(len(q) for q in self._queues.values())
+        deadline = time.monotonic() + timeout
+        pool.flushing += 1
+        try:
+            while True:
+                busy = False
+                for tenant_id, queue in list(self._queues.items()):
+                    if len(queue):
+                        busy = True
+                        state = pool.state(tenant_id)
+                        if not state.in_flight:
+                            pool.replan(tenant_id, state, queue)
+                if not busy and pool.idle():
+                    return True
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.01)
+        finally:
+            pool.flushing -= 1
+
+    def health(self, tenant_id: str) -> dict[str, Any]:
+        """Exporter figures for the config status: counters, health, queue and spool."""
+        data = self._stats.snapshot(tenant_id)
+        data["pending"] = self._depth(tenant_id)
+        batches = items = size = 0
+        if self._spool is not None and not self._stopped:
+            batches, items, size = self._spool.usage(tenant_id)
+        data["spool"] = {"batches": batches, "items": items, "bytes": size}
+        state = self._pool.states.get(tenant_id) if self._pool is not None else None
+        retry_in = max(0.0, state.not_before - time.monotonic()) if state else 0.0
+        data["retry_in_seconds"] = round(retry_in, 3)
+        return data
+
+    def metrics(self) -> tuple[bytes, str]:
+        """Prometheus text exposition of the export counters, and its content type."""
+        return render(self._metrics)
+
+    def thread_names(self) -> list[str]:
+        """Names of the threads this engine runs (for tests and benchmarks)."""
+        return [t.name for t in threading.enumerate() if t.name.startswith("ragprism-trace-")]

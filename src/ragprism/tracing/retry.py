@@ -1,0 +1,48 @@
+"""When to try a failing destination again: exponential backoff, full jitter, Retry-After."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+MAX_RETRY_AFTER = 600.0
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """``attempts`` sends of a batch before it is spooled; delays grow from ``base`` to
+    ``cap`` with full jitter, and never undercut the server's ``Retry-After``.
+    Refused credentials are probed again every ``unauthorized_probe`` seconds."""
+
+    base: float = 0.5
+    cap: float = 30.0
+    attempts: int = 3
+    unauthorized_probe: float = 60.0
+
+    def delay(self, failures: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after the ``failures``-th consecutive failure (1-based)."""
+        ceiling = min(self.cap, self.base * (2 ** max(failures - 1, 0)))
+        jittered = random.uniform(0, ceiling)
+        return max(jittered, retry_after or 0.0)

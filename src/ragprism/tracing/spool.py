@@ -1,0 +1,180 @@
+"""A durable on-disk spool of batches that could not be delivered (SQLite, WAL).
+
+Rows hold the already encoded (gzip'd OTLP, or JSON score) request body, so a replay is a
+plain POST. Each tenant has a byte budget: beyond it the oldest rows are dropped and
+counted. A row is removed only after Langfuse accepted it. Several processes may share
+the file: a worker *claims* the oldest row of a tenant with a lease before sending it,
+so two processes never replay the same row at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from ragprism.tracing.sender import Batch, BatchKind
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    items INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    created REAL NOT NULL,
+    lease_until REAL NOT NULL DEFAULT 0,
+    payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_by_tenant ON batches (tenant_id, id);
+"""
+
+
+class SpanSpool:
+    """Batches by tenant, oldest first, within ``max_bytes_per_tenant`` each."""
+
+    def __init__(self, path: Path, *, max_bytes_per_tenant: int, lease: float = 60.0) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.max_bytes = max_bytes_per_tenant
+        self.lease = lease
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+        self._closed = False
+
+    def put(self, tenant_id: str, batch: Batch) -> tuple[int, int]:
+        """Store ``batch``; returns its row id and how many items the budget pushed out
+        (older rows of the tenant, or this batch itself if it alone is too big)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._db.execute(
+                    "INSERT INTO batches (tenant_id, kind, version, items, size, created, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        tenant_id,
+                        batch.kind,
+                        batch.version,
+                        batch.count,
+                        len(batch.payload),
+                        time.time(),
+                        batch.payload,
+                    ),
+                )
+                row_id = int(cursor.lastrowid or 0)
+                dropped = self._enforce_budget(tenant_id)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return row_id, dropped
+
+    def _enforce_budget(self, tenant_id: str) -> int:
+        (total,) = self._db.execute(
+            "SELECT COALESCE(SUM(size), 0) FROM batches WHERE tenant_id = ?", (tenant_id,)
+        ).fetchone()
+        dropped = 0
+        if total <= self.max_bytes:
+            return 0
+        rows = self._db.execute(
+            "SELECT id, size, items FROM batches WHERE tenant_id = ? ORDER BY id", (tenant_id,)
+        ).fetchall()
+        for row_id, size, items in rows:
+            if total <= self.max_bytes:
+                break
+            self._db.execute("DELETE FROM batches WHERE id = ?", (row_id,))
+            total -= size
+            dropped += items
+        return dropped
+
+    def claim(self, tenant_id: str) -> Batch | None:
+        """The oldest unclaimed batch of ``tenant_id``, leased to this caller."""
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT id, kind, version, items, payload FROM batches"
+                    " WHERE tenant_id = ? AND lease_until < ? ORDER BY id LIMIT 1",
+                    (tenant_id, now),
+                ).fetchone()
+                if row is not None:
+                    self._db.execute(
+                        "UPDATE batches SET lease_until = ? WHERE id = ?",
+                        (now + self.lease, row[0]),
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        if row is None:
+            return None
+        row_id, kind, version, items, payload = row
+        kind_: BatchKind = "score" if kind == "score" else "otlp"
+        return Batch(kind_, bytes(payload), int(items), int(version), spool_id=int(row_id))
+
+    def release(self, spool_id: int) -> None:
+        """Give a claimed batch back (its send failed); it stays first in line."""
+        self._write("UPDATE batches SET lease_until = 0 WHERE id = ?", (spool_id,))
+
+    def delete(self, spool_id: int) -> None:
+        """Forget a batch Langfuse accepted."""
+        self._write("DELETE FROM batches WHERE id = ?", (spool_id,))
+
+    def discard(self, tenant_id: str) -> int:
+        """Delete every batch of ``tenant_id``; returns how many items they held."""
+        with self._lock:
+            if self._closed:
+                return 0
+            (items,) = self._db.execute(
+                "SELECT COALESCE(SUM(items), 0) FROM batches WHERE tenant_id = ?", (tenant_id,)
+            ).fetchone()
+            self._db.execute("DELETE FROM batches WHERE tenant_id = ?", (tenant_id,))
+        return int(items)
+
+    def has(self, tenant_id: str) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            row = self._db.execute(
+                "SELECT 1 FROM batches WHERE tenant_id = ? AND lease_until < ? LIMIT 1",
+                (tenant_id, time.time()),
+            ).fetchone()
+        return row is not None
+
+    def tenants(self) -> list[str]:
+        """Tenants with spooled batches (any process's)."""
+        with self._lock:
+            if self._closed:
+                return []
+            rows = self._db.execute("SELECT DISTINCT tenant_id FROM batches").fetchall()
+        return [str(row[0]) for row in rows]
+
+    def usage(self, tenant_id: str) -> tuple[int, int, int]:
+        """``(batches, items, bytes)`` spooled for ``tenant_id``."""
+        with self._lock:
+            if self._closed:
+                return 0, 0, 0
+            row = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(items), 0), COALESCE(SUM(size), 0)"
+                " FROM batches WHERE tenant_id = ?",
+                (tenant_id,),
+            ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def _write(self, sql: str, params: tuple[object, ...]) -> None:
+        with self._lock:
+            if not self._closed:
+                self._db.execute(sql, params)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._db.close()
