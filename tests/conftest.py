@@ -191,3 +191,40 @@ def fake_langfuse(langfuse_server: FakeLangfuse) -> Iterator[FakeLangfuse]:
     langfuse_server.clear()
     yield langfuse_server
     langfuse_server.clear_faults()
+
+
+@pytest.fixture(scope="session")
+def pgvector_server() -> Iterator[str]:
+    """A private PostgreSQL 16 with pgvector (the ``pgserver`` wheel); yields its admin URL.
+
+    Debian's PostgreSQL 15 on 127.0.0.1 has no pgvector package, so vector-index tests
+    run here. The server is stopped at the end of the session. Its data directory is not
+    under pytest's temporary directory, which concurrent pytest runs may rotate away.
+    """
+    import tempfile
+    import warnings
+
+    from ragprism.db.engine import normalise_url
+
+    pgdata = Path(tempfile.mkdtemp(prefix="ragprism-pgserver-"))
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset, at import time.
+            warnings.simplefilter("ignore")
+            import pgserver
+
+            server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    except Exception as exc:  # wheel missing or the server would not start
+        shutil.rmtree(pgdata, ignore_errors=True)
+        _unavailable("pgserver (PostgreSQL with pgvector)", exc)
+    try:
+        yield normalise_url(server.get_uri())  # psycopg 3, over the server's unix socket
+    finally:
+        server.cleanup()
+        shutil.rmtree(pgdata, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pgvector_url(pgvector_server: str) -> Iterator[str]:
+    """A migrated scratch database on the pgvector server."""
+    yield from _scratch_database(pgvector_server, "pgserver (PostgreSQL with pgvector)")

@@ -103,6 +103,31 @@ class Settings(BaseSettings):
         description="Export threads, shared by all tenants (their number does not grow "
         "with tenants).",
     )
+    max_upload_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1,
+        description="Largest multipart request body (document uploads), in bytes; other "
+        "bodies keep RAGPRISM_MAX_BODY_BYTES.",
+    )
+    parse_workers: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="Background document-parsing threads per server process (0: this "
+        "process does not parse).",
+    )
+    parse_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a parsing worker holds a document without renewing its claim; "
+        "after a crash another worker takes the document over once it expires.",
+    )
+    parse_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds an idle parsing worker waits before looking for queued documents "
+        "(a parse request on this process wakes it at once).",
+    )
 
     @field_validator("langfuse_host_policy", mode="before")
     @classmethod

@@ -10,7 +10,22 @@ from fastapi import FastAPI
 from ragprism import __version__
 from ragprism.api import errors
 from ragprism.api.body_limit import BodyLimitMiddleware
-from ragprism.api.routes import langfuse, metrics, system, tenant, user
+from ragprism.api.routes import (
+    chats,
+    chunks,
+    completions,
+    datasets,
+    documents,
+    langfuse,
+    llm,
+    metrics,
+    openai_compat,
+    retrieval,
+    sessions,
+    system,
+    tenant,
+    user,
+)
 from ragprism.api.state import AppState
 from ragprism.settings import Settings, get_settings
 
@@ -35,7 +50,14 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     app.state.ragprism = app_state
     errors.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for module in (user, system, tenant, langfuse, metrics):
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    accounts = (user, system, tenant, langfuse, llm, metrics)
+    knowledge = (datasets, documents, chunks, retrieval)
+    conversation = (chats, sessions, completions, openai_compat)
+    for module in (*accounts, *knowledge, *conversation):
         app.include_router(module.router)
     return app

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ragprism.db import Database
+from ragprism.retrieval import ChunkStore, make_store
 from ragprism.security.host_policy import HostPolicy
 from ragprism.security.keyring import Keyring
 from ragprism.services.langfuse_config import LangfuseConfigService, Revalidator
+from ragprism.services.model_settings import ModelSettingsService
+from ragprism.services.parse_worker import ParseWorker
 from ragprism.services.trace_destinations import DatabaseDestinations
 from ragprism.settings import Settings
 from ragprism.tracing import ExportStatsRegistry, TracingEngine
@@ -27,6 +31,19 @@ class AppState:
     stats: ExportStatsRegistry
     langfuse: LangfuseConfigService
     tracing: TracingEngine
+    models: ModelSettingsService
+    # The chunk store is made on first use: it needs the migrated schema.
+    _store: ChunkStore | None = field(default=None, repr=False)
+    _store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    parse_worker: ParseWorker | None = None
+
+    @property
+    def store(self) -> ChunkStore:
+        """The chunk store of the database's backend."""
+        with self._store_lock:
+            if self._store is None:
+                self._store = make_store(self.db)
+            return self._store
 
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> AppState:
@@ -60,14 +77,26 @@ class AppState:
         langfuse.revalidator = Revalidator(
             db, langfuse, timedelta(seconds=settings.langfuse_revalidate_seconds)
         )
-        return cls(settings, db, keyring, stats, langfuse, tracing)
+        models = ModelSettingsService(keyring=keyring, policy=policy)
+        return cls(settings, db, keyring, stats, langfuse, tracing, models)
 
     def start(self) -> None:
         """Start the background work (the tracing engine)."""
         self.tracing.start()
+        if self.parse_worker is None:
+            self.parse_worker = ParseWorker(
+                self,
+                workers=self.settings.parse_workers,
+                lease_seconds=self.settings.parse_lease_seconds,
+                poll_seconds=self.settings.parse_poll_seconds,
+            )
+        self.parse_worker.start()
 
     def close(self) -> None:
+        if self.parse_worker is not None:
+            self.parse_worker.stop()
         self.tracing.shutdown()
+        self.models.close()
         if self.langfuse.revalidator is not None:
             self.langfuse.revalidator.shutdown()
         self.db.dispose()

@@ -1,7 +1,37 @@
 """ORM models. Importing this package registers every table on ``Base.metadata``."""
 
+from ragprism.models.chat import Chat, ChatMessage, ChatSession
+from ragprism.models.dataset import (
+    Chunk,
+    ChunkIndexVersion,
+    Dataset,
+    Document,
+    DocumentBlob,
+    DocumentRun,
+    Permission,
+)
 from ragprism.models.langfuse import TenantLangfuse
+from ragprism.models.llm import TenantLlm
 from ragprism.models.token import ApiToken, LoginToken
 from ragprism.models.user import Role, Tenant, User, UserTenant
 
-__all__ = ["ApiToken", "LoginToken", "Role", "Tenant", "TenantLangfuse", "User", "UserTenant"]
+__all__ = [
+    "ApiToken",
+    "Chat",
+    "ChatMessage",
+    "ChatSession",
+    "Chunk",
+    "ChunkIndexVersion",
+    "Dataset",
+    "Document",
+    "DocumentBlob",
+    "DocumentRun",
+    "LoginToken",
+    "Permission",
+    "Role",
+    "Tenant",
+    "TenantLangfuse",
+    "TenantLlm",
+    "User",
+    "UserTenant",
+]

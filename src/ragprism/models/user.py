@@ -38,6 +38,12 @@ class Tenant(IdMixin, TimestampMixin, Base):
     __tablename__ = "tenant"
 
     name: Mapped[str] = mapped_column(String(100))
+    # Default models, as ``name@Factory`` (RAGFlow's ids); see services.model_settings.
+    llm_id: Mapped[str] = mapped_column(String(256), default="builtin-extractive@Builtin")
+    embd_id: Mapped[str] = mapped_column(String(256), default="builtin-hashing@Builtin")
+    rerank_id: Mapped[str] = mapped_column(String(256), default="")
+    img2txt_id: Mapped[str] = mapped_column(String(256), default="")
+    asr_id: Mapped[str] = mapped_column(String(256), default="")
 
 
 class UserTenant(IdMixin, TimestampMixin, Base):

@@ -16,12 +16,15 @@ from sqlalchemy import select, update
 
 from ragprism.db import Database
 from ragprism.errors import OperatingError
-from ragprism.models import TenantLangfuse
+from ragprism.models import TenantLangfuse, TenantLlm
 from ragprism.security.keyring import Keyring, KeyringError, read_key_file, write_key_file
 from ragprism.settings import Settings
 
 # Every encrypted column: (model, primary key attribute, ciphertext attribute).
-ENCRYPTED_COLUMNS = ((TenantLangfuse, "tenant_id", "secret_key_enc"),)
+ENCRYPTED_COLUMNS = (
+    (TenantLangfuse, "tenant_id", "secret_key_enc"),
+    (TenantLlm, "id", "api_key_enc"),
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,8 @@ def _ciphertexts(database: Database) -> list[tuple[type, str, str, str, str]]:
             for key, value in session.execute(
                 select(getattr(model, pk), getattr(model, column))
             ).all():
-                rows.append((model, pk, column, key, value))
+                if value is not None:  # keyless providers store no ciphertext
+                    rows.append((model, pk, column, key, value))
     return rows
 
 

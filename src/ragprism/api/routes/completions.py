@@ -1,0 +1,138 @@
+"""RAGFlow's completion routes: ``/api/v1/chats/{chat_id}/completions`` (deprecated) and
+``/api/v1/chat/completions``, whole or as a server-sent event stream."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Path
+from pydantic import Field
+from starlette.concurrency import iterate_in_threadpool
+from starlette.responses import StreamingResponse
+from starlette.types import Send
+
+from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
+from ragprism.api.envelope import ok
+from ragprism.api.routes.chats import RequestBody
+from ragprism.services import conversation, sse
+from ragprism.services.rag_prompt import last_user_question
+
+router = APIRouter(prefix="/api/v1", tags=["completions"])
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class EventStreamResponse(StreamingResponse):
+    """A ``text/event-stream`` over a generator that is always closed when the response
+    ends — also when the client disconnects — so its clean-up (storing what was
+    produced) runs right away, in a worker thread, not whenever it is garbage collected."""
+
+    def __init__(self, events: Generator[str, None, None]) -> None:
+        self._events = events
+        super().__init__(
+            iterate_in_threadpool(events), media_type="text/event-stream", headers=SSE_HEADERS
+        )
+
+    async def stream_response(self, send: Send) -> None:
+        try:
+            await super().stream_response(send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._events.close)
+
+
+class CompletionIn(RequestBody):
+    question: str = Field(default="", max_length=100_000)
+    stream: bool = True
+    session_id: str | None = Field(default=None, max_length=64)
+    user_id: str | None = Field(default=None, max_length=255)
+
+
+class MessageIn(RequestBody):
+    role: str = Field(max_length=32)
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatCompletionIn(RequestBody):
+    messages: list[MessageIn] = Field(max_length=10_000)
+    stream: bool = True
+    chat_id: str | None = Field(default=None, max_length=64)
+    session_id: str | None = Field(default=None, max_length=64)
+    user_id: str | None = Field(default=None, max_length=255)
+    llm_id: str | None = Field(default=None, max_length=255)
+
+
+def _opener_events(data: dict[str, Any]) -> Generator[str, None, None]:
+    yield sse.event({"code": 0, "message": "", "data": data})
+    yield sse.event({"code": 0, "message": "", "data": True})
+
+
+def _respond(
+    session: SessionDep, state: StateDep, turn: conversation.Turn, stream: bool
+) -> dict[str, Any] | EventStreamResponse:
+    if turn.prepared is None:  # a new session without a question: RAGFlow answers the opener
+        data: dict[str, Any] = {
+            "answer": turn.opener or "",
+            "reference": {},
+            "audio_binary": None,
+            "id": None,
+            "session_id": turn.session_id,
+        }
+        if not stream:
+            return ok(data)
+        return EventStreamResponse(_opener_events(data))
+    if not stream:
+        answer = conversation.finish_turn(session, turn)
+        return ok(
+            sse.ragflow_answer(answer, turn.message_id, turn.session_id, turn.prepared.prompt)
+        )
+    events = conversation.stream_turn(state, turn)
+    return EventStreamResponse(
+        sse.ragflow_events(events, turn.message_id, turn.session_id, turn.prepared.prompt)
+    )
+
+
+@router.post("/chats/{chat_id}/completions", response_model=None)
+def chat_completions(
+    chat_id: Annotated[str, Path(max_length=64)],
+    body: CompletionIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    state: StateDep,
+) -> dict[str, Any] | EventStreamResponse:
+    """Ask an assistant (deprecated in RAGFlow for ``/chat/completions``); without
+    ``session_id`` a new session is created."""
+    turn = conversation.start_turn(
+        session,
+        state,
+        principal,
+        chat_id=chat_id,
+        question=body.question,
+        session_id=body.session_id,
+        user_id=body.user_id,
+    )
+    return _respond(session, state, turn, body.stream)
+
+
+@router.post("/chat/completions", response_model=None)
+def completions(
+    body: ChatCompletionIn, principal: CurrentPrincipal, session: SessionDep, state: StateDep
+) -> dict[str, Any] | EventStreamResponse:
+    """Ask an assistant (``chat_id``; a new session unless ``session_id``) or, without
+    ``chat_id``, the tenant's default chat model. The last message is the question."""
+    messages = [m.model_dump() for m in body.messages]
+    question, history = last_user_question(messages)
+    turn = conversation.start_turn(
+        session,
+        state,
+        principal,
+        chat_id=body.chat_id,
+        question=question,
+        session_id=body.session_id,
+        user_id=body.user_id,
+        history=history,
+        llm_id=body.llm_id,
+    )
+    return _respond(session, state, turn, body.stream)

@@ -1,0 +1,207 @@
+"""``/api/v1/datasets/{dataset_id}/documents``: RAGFlow's document routes, and parsing
+(``/datasets/{dataset_id}/chunks``: queue and stop)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
+from ragprism.api.envelope import ok
+from ragprism.api.routes.datasets import ChunkMethod
+from ragprism.api.serialize import times
+from ragprism.models import Document
+from ragprism.services import documents as service
+
+router = APIRouter(prefix="/api/v1", tags=["documents"])
+
+Id = Annotated[str, Field(max_length=64)]
+
+
+class DocumentUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=1024)
+    meta_fields: dict[str, Any] | None = None
+    chunk_method: ChunkMethod | None = None
+    parser_config: dict[str, Any] | None = None
+    enabled: Literal[0, 1] | None = None
+
+
+class IdsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[Id] | None = Field(default=None, max_length=10_000)
+
+
+class DocumentIdsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    document_ids: list[Id] | None = Field(default=None, max_length=10_000)
+
+
+def _date(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else None
+
+
+def document_json(document: Document) -> dict[str, Any]:
+    """A document in RAGFlow's response shape."""
+    return {
+        "id": document.id,
+        "name": document.name,
+        "location": document.name,
+        "dataset_id": document.dataset_id,
+        "knowledgebase_id": document.dataset_id,
+        "type": document.type,
+        "suffix": document.suffix,
+        "size": document.size,
+        "source_type": "local",
+        "status": "1" if document.enabled else "0",
+        "thumbnail": "",
+        "chunk_method": document.chunk_method,
+        "parser_config": document.parser_config,
+        "meta_fields": document.meta_fields,
+        "run": document.run,
+        "progress": document.progress,
+        "progress_msg": document.progress_msg,
+        "process_begin_at": _date(document.process_begin_at),
+        "process_duration": document.process_duration,
+        "chunk_count": document.chunk_count,
+        "token_count": document.token_count,
+        "created_by": document.created_by,
+        **times(document.create_time, document.update_time),
+    }
+
+
+@router.post("/datasets/{dataset_id}/documents")
+def upload_documents(
+    dataset_id: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    file: Annotated[list[UploadFile] | None, File()] = None,
+) -> dict[str, Any]:
+    """Upload one or more files (multipart field ``file``, repeated)."""
+    uploads = [service.Upload(f.filename or "", f.file.read()) for f in file or []]
+    documents = service.upload(session, principal, dataset_id, uploads)
+    return ok([document_json(d) for d in documents])
+
+
+def _from_timestamp(value: int) -> datetime | None:
+    # RAGFlow passes milliseconds; seconds are accepted too. 0 means "no filter".
+    if value <= 0:
+        return None
+    seconds = value / 1000 if value > 10**11 else value
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+@router.get("/datasets/{dataset_id}/documents")
+def list_documents(
+    dataset_id: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=10_000)] = 30,
+    orderby: Literal["create_time", "update_time"] = "create_time",
+    desc: bool = True,
+    keywords: Annotated[str | None, Query(max_length=512)] = None,
+    id: Annotated[str | None, Query(max_length=64)] = None,
+    name: Annotated[str | None, Query(max_length=1024)] = None,
+    suffix: Annotated[list[str] | None, Query(max_length=100)] = None,
+    run: Annotated[list[str] | None, Query(max_length=100)] = None,
+    create_time_from: Annotated[int, Query(ge=0, le=10**14)] = 0,
+    create_time_to: Annotated[int, Query(ge=0, le=10**14)] = 0,
+) -> dict[str, Any]:
+    """A page of the dataset's documents: ``{"docs": [...], "total": n}``."""
+    documents, total = service.list_page(
+        session,
+        principal.tenant_id,
+        dataset_id,
+        page=page,
+        page_size=page_size,
+        orderby=orderby,
+        desc=desc,
+        keywords=keywords,
+        document_id=id,
+        name=name,
+        suffixes=suffix or [],
+        runs=run or [],
+        created_from=_from_timestamp(create_time_from),
+        created_to=_from_timestamp(create_time_to),
+    )
+    return ok({"docs": [document_json(d) for d in documents], "total": total})
+
+
+@router.put("/datasets/{dataset_id}/documents/{document_id}")
+def update_document(
+    dataset_id: str,
+    document_id: str,
+    body: DocumentUpdateIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    state: StateDep,
+) -> dict[str, Any]:
+    """Rename, set ``meta_fields``, change the chunk method or parser config, enable."""
+    document = service.update(
+        session,
+        state,
+        principal.tenant_id,
+        dataset_id,
+        document_id,
+        body.model_dump(exclude_unset=True),
+    )
+    return ok(document_json(document))
+
+
+@router.get("/datasets/{dataset_id}/documents/{document_id}", response_model=None)
+def download_document(
+    dataset_id: str, document_id: str, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    """The uploaded bytes, with the file's content type and name."""
+    document, data, content_type = service.download(
+        session, principal.tenant_id, dataset_id, document_id
+    )
+    ascii_name = document.name.encode("ascii", "replace").decode().replace('"', "_")
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(document.name)}"
+    return Response(data, media_type=content_type, headers={"Content-Disposition": disposition})
+
+
+@router.delete("/datasets/{dataset_id}/documents")
+def delete_documents(
+    dataset_id: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    state: StateDep,
+    body: IdsIn | None = None,
+) -> dict[str, Any]:
+    """Delete documents by id (no ``ids``: all of the dataset's), with their chunks."""
+    ids = body.ids if body is not None else None
+    deleted = service.delete(session, state, principal.tenant_id, dataset_id, ids)
+    return ok({"success_count": len(deleted)})
+
+
+@router.post("/datasets/{dataset_id}/chunks")
+def parse_documents(
+    dataset_id: str,
+    body: DocumentIdsIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    state: StateDep,
+) -> dict[str, Any]:
+    """Queue documents for parsing; the background workers pick them up."""
+    service.start_parsing(session, state, principal.tenant_id, dataset_id, body.document_ids or [])
+    return ok(True)
+
+
+@router.delete("/datasets/{dataset_id}/chunks")
+def stop_parsing(
+    dataset_id: str,
+    body: DocumentIdsIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    state: StateDep,
+) -> dict[str, Any]:
+    """Stop parsing documents; the chunks made so far are dropped."""
+    service.stop_parsing(session, state, principal.tenant_id, dataset_id, body.document_ids or [])
+    return ok(True)

@@ -1,0 +1,33 @@
+"""Pick the chunk store for a database's backend."""
+
+from __future__ import annotations
+
+from ragprism.db import Database
+from ragprism.retrieval.mariadb import MariaDbChunkStore
+from ragprism.retrieval.matrix import DEFAULT_CACHE_BYTES, EmbeddingMatrixCache
+from ragprism.retrieval.postgres import PostgresChunkStore
+from ragprism.retrieval.sqlite import SqliteChunkStore
+from ragprism.retrieval.store import ChunkStore
+
+
+def make_store(
+    database: Database, *, cache_bytes: int = DEFAULT_CACHE_BYTES, use_pgvector: bool = True
+) -> ChunkStore:
+    """The chunk store for ``database``, its schema ensured.
+
+    SQLite → ``SqliteChunkStore``; PostgreSQL → ``PostgresChunkStore`` (pgvector when the
+    extension can be created, else numpy); MariaDB/MySQL → ``MariaDbChunkStore``.
+    ``cache_bytes`` bounds the in-memory embedding matrices of the numpy vector search.
+    """
+    cache = EmbeddingMatrixCache(cache_bytes)
+    store: ChunkStore
+    if database.backend == "sqlite":
+        store = SqliteChunkStore(database.engine, cache)
+    elif database.backend == "postgresql":
+        store = PostgresChunkStore(database.engine, cache, use_pgvector=use_pgvector)
+    elif database.backend in ("mysql", "mariadb"):
+        store = MariaDbChunkStore(database.engine, cache)
+    else:
+        raise ValueError(f"no chunk store for the {database.backend!r} backend")
+    store.ensure_schema()
+    return store

@@ -1,0 +1,174 @@
+"""PostgreSQL: full text with a tsvector + GIN index, vectors with pgvector or numpy.
+
+Full text: migration 0002 adds ``chunk.search_vector``, a generated ``tsvector`` over the
+analysed text (keywords and questions weighted A, content B) with a GIN index. The raw
+score is ``ts_rank_cd(search_vector, query, 1)`` (cover density, divided by
+1 + log(length)); the store scales it into [0, 1] per query like BM25 elsewhere. Very
+common terms do not select candidates (see ``TsvectorTermIndex``).
+
+Vectors: ``ensure_schema()`` tries to create the ``vector`` extension. With it, vectors
+go to pgvector tables with HNSW indexes (``ragprism.retrieval.pgvector``). Without it
+(Debian's PostgreSQL 15 has no pgvector package) the store falls back to
+``chunk.embedding`` (float32 bytea) scored exactly with numpy over the cached per-dataset
+matrices of ``ragprism.retrieval.matrix``, as the SQLite store does; fine for tens of
+thousands of chunks per dataset, and it needs nothing but plain PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Collection, Sequence
+
+from sqlalchemy import BindParameter, Connection, Engine, bindparam, text
+
+from ragprism.retrieval.hybrid_store import HybridChunkStore
+from ragprism.retrieval.matrix import EmbeddingMatrixCache, MatrixVectorIndex
+from ragprism.retrieval.pgvector import DEFAULT_EXACT_LIMIT, PgvectorIndex, create_extension
+from ragprism.retrieval.records import SearchScope
+
+
+def tsquery_text(terms: Sequence[str]) -> str:
+    """``to_tsquery`` input matching any of ``terms``, each a quoted lexeme."""
+    quoted = ("'" + term.replace("\\", "\\\\").replace("'", "''") + "'" for term in terms)
+    return " | ".join(quoted)
+
+
+class TsvectorTermIndex:
+    """``TermIndex`` over ``chunk.search_vector``.
+
+    Ranking reads every matching row's tsvector, so a term found in a large share of
+    the chunks makes a query cost O(chunks). Such terms weigh little in BM25 anyway
+    (FTS5 gives a term in over half the chunks none at all), so when a question also has
+    rarer terms, candidates are the chunks matching a rarer one, ranked by the whole
+    question. Term frequencies come from PostgreSQL's statistics on ``search_vector``
+    (``pg_stats.most_common_elems``, refreshed by ANALYZE/autovacuum), read at most once
+    per ``stats_ttl`` seconds; without statistics every term is used.
+    """
+
+    def __init__(self, common_fraction: float = 0.05, stats_ttl: float = 300.0) -> None:
+        self.common_fraction = common_fraction
+        self._stats_ttl = stats_ttl
+        self._frequencies: dict[str, float] = {}
+        self._read_at = -math.inf
+        self._lock = threading.Lock()
+
+    def query(self, conn: Connection, scope: SearchScope, terms: Sequence[str]) -> _TsQuery:
+        frequencies = self.frequencies(conn)
+        rare = [t for t in terms if frequencies.get(t, 0.0) < self.common_fraction]
+        return _TsQuery(conn, scope, tsquery_text(terms), tsquery_text(rare or terms))
+
+    def frequencies(self, conn: Connection) -> dict[str, float]:
+        """Share of chunks containing each of the most common terms (whole table)."""
+        with self._lock:
+            if time.monotonic() - self._read_at < self._stats_ttl:
+                return self._frequencies
+        row = conn.execute(
+            text(
+                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats"
+                " WHERE schemaname = current_schema() AND tablename = 'chunk'"
+                " AND attname = 'search_vector'"
+            )
+        ).first()
+        found = {} if row is None or row[0] is None else dict(zip(row[0], row[1], strict=False))
+        with self._lock:
+            self._frequencies, self._read_at = found, time.monotonic()
+        return found
+
+
+class _TsQuery:
+    def __init__(self, conn: Connection, scope: SearchScope, query: str, match: str) -> None:
+        self._conn = conn
+        self._scope = scope
+        self._query = query  # ranks
+        self._match = match  # selects candidates in top()
+
+    def _run(self, match: str, limit: int | None, chunk_ids: list[str] | None) -> dict[str, float]:
+        scope = self._scope
+        sql = (
+            "SELECT c.id, ts_rank_cd(c.search_vector, q.query, 1) AS score"
+            " FROM chunk c, to_tsquery('simple', :query) AS q(query),"
+            " to_tsquery('simple', :match) AS m(match)"
+            " WHERE c.search_vector @@ m.match AND c.tenant_id = :tenant_id"
+            " AND c.dataset_id IN :dataset_ids AND c.available"
+        )
+        binds: list[BindParameter[object]] = [bindparam("dataset_ids", expanding=True)]
+        values: dict[str, object] = {
+            "query": self._query,
+            "match": match,
+            "tenant_id": scope.tenant_id,
+            "dataset_ids": list(scope.dataset_ids),
+        }
+        if scope.document_ids is not None:
+            sql += " AND c.document_id IN :document_ids"
+            binds.append(bindparam("document_ids", expanding=True))
+            values["document_ids"] = list(scope.document_ids)
+        if chunk_ids is not None:
+            sql += " AND c.id IN :chunk_ids"
+            binds.append(bindparam("chunk_ids", expanding=True))
+            values["chunk_ids"] = chunk_ids
+        if limit is not None:
+            sql += " ORDER BY score DESC, c.id LIMIT :limit"
+            values["limit"] = limit
+        rows = self._conn.execute(text(sql).bindparams(*binds), values)
+        return {chunk_id: float(score) for chunk_id, score in rows if score > 0}
+
+    def top(self, limit: int) -> dict[str, float]:
+        if self._scope.document_ids == ():
+            return {}
+        return self._run(self._match, limit, None)
+
+    def score(self, chunk_ids: Collection[str]) -> dict[str, float]:
+        if not chunk_ids or self._scope.document_ids == ():
+            return {}
+        return self._run(self._query, None, list(chunk_ids))
+
+
+class PostgresChunkStore(HybridChunkStore):
+    """Chunk store for PostgreSQL; call ``ensure_schema()`` once before use.
+
+    Until then (and for good if the ``vector`` extension cannot be created) vectors are
+    searched with numpy; ``uses_pgvector`` tells which.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        cache: EmbeddingMatrixCache | None = None,
+        *,
+        use_pgvector: bool = True,
+        exact_limit: int = DEFAULT_EXACT_LIMIT,
+    ) -> None:
+        super().__init__(engine, TsvectorTermIndex(), MatrixVectorIndex(cache))
+        self._use_pgvector = use_pgvector
+        self._exact_limit = exact_limit
+
+    @property
+    def uses_pgvector(self) -> bool:
+        """Whether vectors are in pgvector tables (else numpy over ``chunk.embedding``)."""
+        return isinstance(self.vectors, PgvectorIndex)
+
+    def ensure_schema(self) -> None:
+        """Create the ``vector`` extension if allowed and switch to pgvector (idempotent).
+
+        When this call is the one creating the extension, chunks stored before (with
+        numpy search) are indexed into the pgvector tables.
+        """
+        if not self._use_pgvector or self.uses_pgvector:
+            return
+        with self.engine.begin() as conn:
+            state = create_extension(conn)
+            if state == "missing":
+                return
+            index = PgvectorIndex(self._exact_limit)
+            if state == "created":
+                index.backfill(conn)
+        self.vectors = index
+
+    def backfill_vectors(self) -> int:
+        """Index every stored embedding into the pgvector tables (a full pass)."""
+        if not isinstance(self.vectors, PgvectorIndex):
+            return 0
+        with self.engine.begin() as conn:
+            return self.vectors.backfill(conn)

@@ -1,0 +1,317 @@
+"""A tenant's model providers and default models, and turning them into model objects.
+
+Model ids follow RAGFlow: ``<model name>@<factory>``, e.g. ``gpt-4o-mini@OpenAI`` or the
+built-in ``builtin-extractive@Builtin``. Built-in models need no row; every other model is
+a ``tenant_llm`` row whose API key is encrypted with the master key.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ragprism.errors import DataError, InvalidArgument, NotFound
+from ragprism.llm import registry
+from ragprism.llm.base import (
+    ChatModel,
+    EmbeddingModel,
+    Image2TextModel,
+    RerankModel,
+    Speech2TextModel,
+)
+from ragprism.llm.builtin import EXTRACTIVE_MODEL, HASHING_MODEL
+from ragprism.models import Tenant
+from ragprism.models.llm import TenantLlm
+from ragprism.security.host_policy import HostPolicy, guarded_transport
+from ragprism.security.keyring import Keyring
+from ragprism.services.accounts import Principal
+
+ModelType = Literal["chat", "embedding", "rerank", "image2text", "speech2text"]
+MODEL_TYPES: tuple[ModelType, ...] = ("chat", "embedding", "rerank", "image2text", "speech2text")
+BUILTIN_FACTORY = "Builtin"
+_HASHING = re.compile(rf"{re.escape(HASHING_MODEL)}(?:-\d+)?")
+
+# Factories speaking OpenAI's HTTP API, with their usual base URL (None: must be given).
+FACTORIES: dict[str, str | None] = {
+    "OpenAI": "https://api.openai.com/v1",
+    "OpenAI-API-Compatible": None,
+    "Azure-OpenAI": None,
+    "Ollama": "http://127.0.0.1:11434/v1",
+    "LM-Studio": "http://127.0.0.1:1234/v1",
+    "VLLM": None,
+    "Jina": "https://api.jina.ai/v1",
+}
+# Tenant columns holding the default model of each kind.
+DEFAULT_COLUMNS: dict[ModelType, str] = {
+    "chat": "llm_id",
+    "embedding": "embd_id",
+    "rerank": "rerank_id",
+    "image2text": "img2txt_id",
+    "speech2text": "asr_id",
+}
+M = TypeVar("M")
+
+
+def builtin_kind(name: str) -> ModelType | None:
+    """The kind of a built-in model name (``builtin-hashing-256`` sets a dimension)."""
+    if name == EXTRACTIVE_MODEL:
+        return "chat"
+    if _HASHING.fullmatch(name):
+        return "embedding"
+    return None
+
+
+def split_model_id(model_id: str) -> tuple[str, str]:
+    """``name@Factory`` → (name, factory); a bare name is a built-in model."""
+    name, sep, factory = model_id.strip().rpartition("@")
+    if not sep:
+        return model_id.strip(), BUILTIN_FACTORY
+    if not name or not factory:
+        raise InvalidArgument(f"model id {model_id!r}: expected <model name>@<factory>")
+    return name, factory
+
+
+def _factory_name(value: str) -> str:
+    for name in (BUILTIN_FACTORY, *FACTORIES):
+        if name.lower() == value.strip().lower():
+            return name
+    known = ", ".join(FACTORIES)
+    raise InvalidArgument(f"llm_factory: unknown factory {value!r} (known: {known})")
+
+
+def _builders() -> dict[ModelType, Callable[..., Any]]:
+    return {
+        "chat": registry.build_chat,
+        "embedding": registry.build_embedding,
+        "rerank": registry.build_rerank,
+        "image2text": registry.build_image2text,
+        "speech2text": registry.build_speech2text,
+    }
+
+
+@dataclass
+class ModelSettingsService:
+    """Stores tenants' providers and builds (and caches) their models."""
+
+    keyring: Keyring
+    policy: HostPolicy
+    cache_size: int = 256
+    _cache: OrderedDict[tuple[str, ...], Any] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- provider rows ---------------------------------------------------------------------
+    def add_model(
+        self,
+        session: Session,
+        principal: Principal,
+        *,
+        llm_factory: str,
+        llm_name: str,
+        model_type: str,
+        api_base: str | None,
+        api_key: str | None,
+        max_tokens: int | None,
+        verify: bool = True,
+    ) -> TenantLlm:
+        """Add (or replace) a model of a provider; by default checked with one real call."""
+        principal.require_manager()
+        factory = _factory_name(llm_factory)
+        if factory == BUILTIN_FACTORY:
+            raise InvalidArgument("llm_factory: built-in models are always available")
+        if model_type not in MODEL_TYPES:
+            raise InvalidArgument(f"model_type: must be one of {', '.join(MODEL_TYPES)}")
+        name = llm_name.strip()
+        if not name or len(name) > 128 or not name.isprintable() or "@" in name:
+            raise InvalidArgument("llm_name: 1-128 printable characters, no '@'")
+        base = (api_base or "").strip() or FACTORIES[factory]
+        if not base:
+            raise InvalidArgument(f"api_base: required for {factory}")
+        key = (api_key or "").strip() or None
+        if key is not None and (len(key) > 1024 or not key.isprintable()):
+            raise InvalidArgument("api_key: at most 1024 printable characters")
+        if verify:
+            self._verify(model_type, name, base, key)
+        row = session.scalars(
+            select(TenantLlm).where(
+                TenantLlm.tenant_id == principal.tenant_id,
+                TenantLlm.llm_factory == factory,
+                TenantLlm.llm_name == name,
+                TenantLlm.model_type == model_type,
+            )
+        ).first()
+        if row is None:
+            row = TenantLlm(
+                tenant_id=principal.tenant_id,
+                llm_factory=factory,
+                llm_name=name,
+                model_type=model_type,
+            )
+            session.add(row)
+        row.api_base = base
+        row.api_key_enc = self.keyring.encrypt(key) if key else None
+        row.max_tokens = max_tokens or 8192
+        session.flush()
+        return row
+
+    def _verify(self, model_type: ModelType, name: str, base: str, key: str | None) -> None:
+        model = _builders()[model_type](
+            registry.OPENAI_COMPATIBLE, name, base, key, **self._connection_options(verify=True)
+        )
+        try:
+            if model_type == "chat":
+                model.chat([{"role": "user", "content": "Say OK."}], max_tokens=4)
+            elif model_type == "embedding":
+                model.embed(["ragprism connection check"])
+            elif model_type == "rerank":
+                model.rerank("check", ["ragprism connection check"])
+            # Vision and speech models need a real image or audio: checked on first use.
+        finally:
+            model.close()
+
+    def _connection_options(self, *, verify: bool = False) -> dict[str, Any]:
+        options: dict[str, Any] = {"transport": guarded_transport(self.policy)}
+        if verify:
+            options.update(timeout=15.0)
+        return options
+
+    def list_models(self, session: Session, tenant_id: str) -> list[TenantLlm]:
+        return list(
+            session.scalars(
+                select(TenantLlm)
+                .where(TenantLlm.tenant_id == tenant_id)
+                .order_by(TenantLlm.llm_factory, TenantLlm.llm_name)
+            )
+        )
+
+    def delete_model(
+        self, session: Session, principal: Principal, llm_factory: str, llm_name: str
+    ) -> None:
+        principal.require_manager()
+        factory = _factory_name(llm_factory)
+        result = session.execute(
+            delete(TenantLlm).where(
+                TenantLlm.tenant_id == principal.tenant_id,
+                TenantLlm.llm_factory == factory,
+                TenantLlm.llm_name == llm_name.strip(),
+            )
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise NotFound(f"model {llm_name}@{factory} not found")
+
+    # -- defaults --------------------------------------------------------------------------
+    def set_defaults(
+        self, session: Session, principal: Principal, values: dict[str, str]
+    ) -> Tenant:
+        """Set the tenant's default model ids (``llm_id``, ``embd_id``, …); each must resolve."""
+        principal.require_manager()
+        tenant = session.get(Tenant, principal.tenant_id)
+        if tenant is None:
+            raise NotFound("tenant not found")
+        by_column = {column: kind for kind, column in DEFAULT_COLUMNS.items()}
+        for column, model_id in values.items():
+            kind = by_column[column]
+            if model_id:
+                self._row_for(session, principal.tenant_id, kind, model_id)  # must exist
+            setattr(tenant, column, model_id)
+        session.flush()
+        return tenant
+
+    # -- resolution ------------------------------------------------------------------------
+    def model_id_for(
+        self, session: Session, tenant_id: str, kind: ModelType, model_id: str | None
+    ) -> str:
+        """``model_id`` or the tenant's default of ``kind``; DataError if there is none."""
+        if model_id:
+            return model_id
+        tenant = session.get(Tenant, tenant_id)
+        chosen = getattr(tenant, DEFAULT_COLUMNS[kind], "") if tenant else ""
+        if not chosen:
+            raise DataError(f"no default {kind} model is set for this tenant")
+        return str(chosen)
+
+    def _row_for(
+        self, session: Session, tenant_id: str, kind: ModelType, model_id: str
+    ) -> TenantLlm | None:
+        name, factory = split_model_id(model_id)
+        if factory.lower() == BUILTIN_FACTORY.lower():
+            if builtin_kind(name) != kind:
+                raise DataError(f"{model_id} is not a built-in {kind} model")
+            return None
+        row = session.scalars(
+            select(TenantLlm).where(
+                TenantLlm.tenant_id == tenant_id,
+                TenantLlm.llm_factory == _factory_name(factory),
+                TenantLlm.llm_name == name,
+                TenantLlm.model_type == kind,
+            )
+        ).first()
+        if row is None:
+            raise DataError(f"model {model_id} ({kind}) is not configured for this tenant")
+        return row
+
+    def _build(
+        self, session: Session, tenant_id: str, kind: ModelType, model_id: str | None
+    ) -> Any:
+        resolved = self.model_id_for(session, tenant_id, kind, model_id)
+        row = self._row_for(session, tenant_id, kind, resolved)
+        stamp: datetime | None = row.update_time if row is not None else None
+        cache_key = (tenant_id, kind, resolved, stamp.isoformat() if stamp else "")
+        with self._lock:
+            cached = self._cache.get(cache_key)
+            if cached is not None:
+                self._cache.move_to_end(cache_key)
+                return cached
+        name, _ = split_model_id(resolved)
+        if row is None:
+            model = _builders()[kind](registry.BUILTIN, name, None, None)
+        else:
+            key = self.keyring.decrypt(row.api_key_enc) if row.api_key_enc else None
+            model = _builders()[kind](
+                registry.OPENAI_COMPATIBLE, name, row.api_base, key, **self._connection_options()
+            )
+        with self._lock:
+            self._cache[cache_key] = model
+            while len(self._cache) > self.cache_size:
+                _, old = self._cache.popitem(last=False)
+                old.close()
+        return model
+
+    def chat(self, session: Session, tenant_id: str, model_id: str | None = None) -> ChatModel:
+        model: ChatModel = self._build(session, tenant_id, "chat", model_id)
+        return model
+
+    def embedding(
+        self, session: Session, tenant_id: str, model_id: str | None = None
+    ) -> EmbeddingModel:
+        model: EmbeddingModel = self._build(session, tenant_id, "embedding", model_id)
+        return model
+
+    def rerank(self, session: Session, tenant_id: str, model_id: str | None = None) -> RerankModel:
+        model: RerankModel = self._build(session, tenant_id, "rerank", model_id)
+        return model
+
+    def image2text(
+        self, session: Session, tenant_id: str, model_id: str | None = None
+    ) -> Image2TextModel:
+        model: Image2TextModel = self._build(session, tenant_id, "image2text", model_id)
+        return model
+
+    def speech2text(
+        self, session: Session, tenant_id: str, model_id: str | None = None
+    ) -> Speech2TextModel:
+        model: Speech2TextModel = self._build(session, tenant_id, "speech2text", model_id)
+        return model
+
+    def close(self) -> None:
+        with self._lock:
+            models, self._cache = list(self._cache.values()), OrderedDict()
+        for model in models:
+            model.close()
