@@ -165,3 +165,12 @@ def test_a_bug_answers_500_without_internals(
     assert "Traceback" not in response.text
     # The operator still gets the trace, in the log.
     assert any(record.exc_info for record in caplog.records)
+
+
+def test_a_nested_field_of_the_wrong_type_is_named(client: TestClient, accounts: Accounts) -> None:
+    headers = accounts.user("nested@example.com")
+    body = client.post(
+        "/api/v1/datasets", json={"name": "ds", "parser_config": "x"}, headers=headers
+    ).json()
+    assert body["code"] == 101
+    assert "parser_config" in body["message"]

@@ -33,8 +33,10 @@ def describe_validation_error(exc: RequestValidationError) -> str:
             messages.append("a JSON object body is required")
         elif kind == "missing":
             messages.append(f"{_field(loc)}: required")
-        elif loc == ("body",) or kind in ("model_attributes_type", "dict_type"):
+        elif loc == ("body",):
             messages.append("body must be a JSON object")
+        elif kind in ("model_attributes_type", "dict_type"):
+            messages.append(f"{_field(loc)}: must be a JSON object")
         else:
             messages.append(f"{_field(loc)}: {err.get('msg', 'invalid')}")
     return "; ".join(dict.fromkeys(messages)) or "invalid request"

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from ragprism.db.base import Base, IdMixin, TimestampMixin, UTCDateTime
 
-DEFAULT_EMBEDDING_MODEL = "builtin-hashing@builtin"
+DEFAULT_EMBEDDING_MODEL = "builtin-hashing@Builtin"
 DEFAULT_EMBEDDING_DIMENSION = 384
 
 _DEFAULT_PARSER_CONFIG: dict[str, Any] = {
