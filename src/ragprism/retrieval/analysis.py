@@ -25,6 +25,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
+from ragprism.llm.terms import stem as _stem
+
 ANALYZER_VERSION = 1
 
 MAX_QUERY_TERMS = 32
@@ -53,29 +55,8 @@ def _normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-@lru_cache(maxsize=1 << 16)
-def stem(word: str) -> str:
-    """A light English suffix stripper: plural, ``-ed`` and ``-ing`` forms share a stem."""
-    if len(word) <= 3 or not word.isascii():
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "shes", "ches", "xes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    if word.endswith("ing") and len(word) > 5:
-        return _undouble(word[:-3])
-    if word.endswith("ed") and len(word) > 4:
-        return _undouble(word[:-2])
-    return word
-
-
-def _undouble(root: str) -> str:
-    # "stopped" -> "stopp" -> "stop"
-    if len(root) > 2 and root[-1] == root[-2] and root[-1] not in "lsz":
-        return root[:-1]
-    return root
+# The extractive answerer and the index must stem alike; the cache pays off on indexing.
+stem = lru_cache(maxsize=1 << 16)(_stem)
 
 
 def _pairs(run: str) -> list[str]:
