@@ -51,7 +51,7 @@ def test_create_dataset_with_ragflow_defaults(database: Database) -> None:
     assert stored is not None
     assert len(stored.id) == 32
     assert (stored.name, stored.permission, stored.chunk_method) == ("Manuals", "me", "naive")
-    assert stored.embedding_model == "builtin-hashing@builtin"
+    assert stored.embedding_model == "builtin-hashing@Builtin"
     assert stored.embedding_dimension == 384
     assert stored.parser_config["chunk_token_num"] == 512
     assert stored.parser_config["delimiter"] == "\n"

@@ -10,11 +10,9 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from sqlalchemy import Select, delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ragprism.db.base import utcnow
-from ragprism.errors import Conflict
 from ragprism.models import Chat, ChatMessage, ChatSession
 from ragprism.models.dataset import name_key
 
@@ -25,17 +23,6 @@ def _ordered(query: Select[Any], column: Any, desc: bool, page: int, page_size: 
     order = column.desc() if desc else column.asc()
     page, page_size = max(page, 1), max(page_size, 0)
     return query.order_by(order, column.table.c.id).limit(page_size).offset((page - 1) * page_size)
-
-
-def add_unique(session: Session, row: Chat, message: str) -> None:
-    """Insert or flush ``row``; ``Conflict`` when its name is taken (a savepoint keeps the
-    caller's transaction usable when a concurrent insert won)."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(message) from exc
 
 
 # -- chats -------------------------------------------------------------------------------

@@ -19,13 +19,13 @@ from pathlib import PurePosixPath
 from typing import Any, Literal, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ragprism.db.base import new_id, utcnow
 from ragprism.errors import Conflict, NotFound
 from ragprism.models import Chunk, Dataset, Document, DocumentBlob, DocumentRun
 from ragprism.models.dataset import default_parser_config, name_key
+from ragprism.repositories.common import flush_unique
 
 OrderBy = Literal["create_time", "update_time"]
 
@@ -93,20 +93,8 @@ def create_dataset(
     if get_dataset_by_name(session, tenant_id, name) is not None:
         raise Conflict(f"Dataset name '{name}' already exists")
     dataset = Dataset(tenant_id=tenant_id, created_by=created_by, **fields)
-    _flush_unique(session, f"Dataset name '{name}' already exists", dataset)
+    flush_unique(session, f"Dataset name '{name}' already exists", dataset)
     return dataset
-
-
-def _flush_unique(session: Session, message: str, new: object | None = None) -> None:
-    # A savepoint keeps the caller's transaction usable when a concurrent write won
-    # (and, rolled back, takes ``new`` out of the session again).
-    try:
-        with session.begin_nested():
-            if new is not None:
-                session.add(new)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(message) from exc
 
 
 def get_dataset(session: Session, tenant_id: str, dataset_id: str) -> Dataset | None:
@@ -159,7 +147,7 @@ def update_dataset(
     for key, value in fields.items():
         setattr(dataset, key, value)
     dataset.update_time = utcnow()
-    _flush_unique(session, f"Dataset name '{fields.get('name')}' already exists")
+    flush_unique(session, f"Dataset name '{fields.get('name')}' already exists")
     return dataset
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ragprism.errors import DataError, InvalidArgument, NotFound
 from ragprism.models import Chat
 from ragprism.repositories import chats as repo
+from ragprism.repositories.common import flush_unique
 from ragprism.services.accounts import Principal
 from ragprism.services.retrieval import owned_datasets
 
@@ -167,7 +168,7 @@ def create_chat(
         prompt_config=None,
     )
     _apply(session, models, principal, chat, fields, creating=True)
-    repo.add_unique(session, chat, "Duplicated chat name in creating chat.")
+    flush_unique(session, "Duplicated chat name in creating chat.", chat)
     return chat
 
 
@@ -189,7 +190,7 @@ def update_chat(
     """Change the given fields only (``llm`` and ``prompt`` are merged key by key)."""
     chat = get_chat(session, principal.tenant_id, chat_id)
     _apply(session, models, principal, chat, fields, creating=False)
-    repo.add_unique(session, chat, "Duplicated chat name in updating chat.")
+    flush_unique(session, "Duplicated chat name in updating chat.", chat)
     return chat
 
 
