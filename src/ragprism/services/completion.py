@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -31,9 +32,13 @@ from ragprism.services.rag_prompt import (
     within_budget,
 )
 from ragprism.services.retrieval import RetrievalRequest, retrieve
+from ragprism.tracing import NoopTrace
 
 if TYPE_CHECKING:
     from ragprism.api.state import AppState
+    from ragprism.tracing import Observation, Trace
+
+_NOOP = NoopTrace()
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +151,13 @@ def prepare(
     config: ChatConfig,
     question: str,
     history: Sequence[Message] = (),
+    *,
+    parent: Trace | Observation | None = None,
 ) -> PreparedAnswer:
-    """Retrieve, build the prompt and pick the model; raises domain errors only."""
+    """Retrieve, build the prompt and pick the model; raises domain errors only.
+
+    With a ``parent`` trace or observation the retrieval is recorded under it.
+    """
     model = state.models.chat(session, tenant_id, config.llm_id)
     chunks: list[dict[str, Any]] = []
     doc_aggs: list[dict[str, Any]] = []
@@ -166,6 +176,7 @@ def prepare(
                 top_k=config.top_k,
                 rerank_id=config.rerank_id or None,
             ),
+            parent=parent,
         )
         chunks = [reference_chunk(c) for c in within_budget(found.chunks, KNOWLEDGE_TOKEN_BUDGET)]
         doc_aggs = found.doc_aggs
@@ -204,22 +215,47 @@ def _fixed(prepared: PreparedAnswer, text: str) -> Answer:
     return Answer(text, empty, usage, prepared.model.model_name, "stop")
 
 
-def complete(prepared: PreparedAnswer) -> Answer:
-    """The whole answer (``UpstreamUnavailable`` and friends propagate)."""
+def _generation(parent: Trace | Observation, prepared: PreparedAnswer) -> Observation:
+    """The ``chat`` generation observation of a model call (use it with ``with``)."""
+    return parent.observation(
+        "chat",
+        kind="generation",
+        input=prepared.messages,
+        model=prepared.model.model_name,
+        model_parameters=prepared.options,
+    )
+
+
+def _record(generation: Observation, answer: Answer) -> None:
+    generation.update(output=answer.text, usage=answer.usage.as_details(), model=answer.model)
+
+
+def complete(prepared: PreparedAnswer, *, parent: Trace | Observation | None = None) -> Answer:
+    """The whole answer (``UpstreamUnavailable`` and friends propagate).
+
+    With a ``parent`` the model call is recorded under it as the ``chat`` generation.
+    """
     if prepared.fixed_answer is not None:
         return _fixed(prepared, prepared.fixed_answer)
-    result = prepared.model.chat(prepared.messages, **prepared.options)
-    text, cited = decorate(result.text, prepared)
-    return Answer(text, cited, result.usage, result.model, result.finish_reason)
+    with _generation(parent or _NOOP, prepared) as generation:
+        result = prepared.model.chat(prepared.messages, **prepared.options)
+        text, cited = decorate(result.text, prepared)
+        answer = Answer(text, cited, result.usage, result.model, result.finish_reason)
+        _record(generation, answer)
+    return answer
 
 
 def stream(
-    prepared: PreparedAnswer, on_end: Callable[[StreamOutcome], None]
+    prepared: PreparedAnswer,
+    on_end: Callable[[StreamOutcome], None],
+    *,
+    parent: Trace | Observation | None = None,
 ) -> Generator[StreamEvent, None, None]:
     """The answer piece by piece, then ``Finished`` or ``Failed``.
 
     ``on_end`` is called exactly once with what was produced — also when the consumer
-    closes the generator early (a client that went away).
+    closes the generator early (a client that went away). With a ``parent`` the model
+    call is recorded under it as the ``chat`` generation, ended on every path.
     """
     produced: list[str] = []
     outcome = StreamOutcome("", "disconnected", None)
@@ -230,21 +266,29 @@ def stream(
             produced.append(answer.text)
             yield Piece(answer.text, answer.text)
         else:
-            chat_stream = prepared.model.stream(prepared.messages, **prepared.options)
-            usage: Usage | None = None
-            model, finish_reason = prepared.model.model_name, None
-            for delta in chat_stream:
-                if delta.final:
-                    usage, finish_reason = delta.usage, delta.finish_reason
-                    model = delta.model or model
-                elif delta.text:
-                    produced.append(delta.text)
-                    yield Piece(delta.text, "".join(produced))
-            text, cited = decorate("".join(produced), prepared)
-            usage = usage or Usage.of(
-                count_message_tokens(prepared.messages), count_tokens(text), estimated=True
-            )
-            answer = Answer(text, cited, usage, model, finish_reason)
+            with _generation(parent or _NOOP, prepared) as generation:
+                try:
+                    chat_stream = prepared.model.stream(prepared.messages, **prepared.options)
+                    usage: Usage | None = None
+                    model, finish_reason = prepared.model.model_name, None
+                    for delta in chat_stream:
+                        if delta.final:
+                            usage, finish_reason = delta.usage, delta.finish_reason
+                            model = delta.model or model
+                        elif delta.text:
+                            if not produced:
+                                generation.update(completion_start_time=datetime.now(UTC))
+                            produced.append(delta.text)
+                            yield Piece(delta.text, "".join(produced))
+                    text, cited = decorate("".join(produced), prepared)
+                    usage = usage or Usage.of(
+                        count_message_tokens(prepared.messages), count_tokens(text), estimated=True
+                    )
+                    answer = Answer(text, cited, usage, model, finish_reason)
+                    _record(generation, answer)
+                except BaseException:
+                    generation.update(output="".join(produced))
+                    raise
         outcome = StreamOutcome(answer.text, "done", answer.reference)
         yield Finished(answer)
     except RagprismError as exc:

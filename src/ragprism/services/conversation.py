@@ -9,8 +9,8 @@ transaction of its own when the stream ends, however it ends.
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -21,9 +21,13 @@ from ragprism.services import completion, sessions
 from ragprism.services.accounts import Principal
 from ragprism.services.chats import get_chat
 from ragprism.services.completion import Answer, ChatConfig, PreparedAnswer, StreamEvent
+from ragprism.tracing import NoopTrace, Trace
 
 if TYPE_CHECKING:
     from ragprism.api.state import AppState
+    from ragprism.models import Chat
+
+_NOOP = NoopTrace()
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,101 @@ class Turn:
     session_id: str
     message_id: str
     opener: str | None = None
+    trace: Trace = field(default=_NOOP)
+    _ended: list[bool] = field(default_factory=lambda: [False], repr=False, compare=False)
 
     @property
     def stored(self) -> bool:
         return bool(self.session_id)
+
+    @property
+    def trace_fields(self) -> dict[str, str | None]:
+        """``trace_id`` and ``trace_url`` for a response; empty when not traced."""
+        if not self.trace.trace_id:
+            return {}
+        return {"trace_id": self.trace.trace_id, "trace_url": self.trace.url}
+
+
+def _start_trace(
+    state: AppState,
+    principal: Principal,
+    *,
+    question: str,
+    message_id: str,
+    chat: Chat | None,
+    session_id: str,
+    user_id: str | None,
+    llm_id: str | None,
+) -> Trace:
+    """The ``chat`` trace of one answer, entered here; ``_end_trace`` ends it. Tags: the
+    assistant's name and model id; user: the session's client-supplied ``user_id``, else
+    the requesting user's id."""
+    tags = [t for t in (chat.name if chat else None, llm_id) if t]
+    metadata: dict[str, Any] = {"message_id": message_id}
+    if chat is not None:
+        metadata |= {"chat_id": chat.id, "dataset_ids": list(chat.dataset_ids or [])}
+    trace = state.tracing.tracer.trace(
+        "chat",
+        tenant_id=principal.tenant_id,
+        session_id=session_id or None,
+        user_id=user_id or principal.user.id,
+        input=question,
+        tags=tags,
+        metadata=metadata,
+    )
+    return trace.__enter__()
+
+
+def _end_trace(trace: Trace, exc: BaseException | None = None, output: Any = None) -> None:
+    if output is not None:
+        trace.update(output=output)
+    trace.__exit__(type(exc) if exc is not None else None, exc, None)
+
+
+def _end_turn_trace(turn: Turn, exc: BaseException | None = None, output: Any = None) -> None:
+    """End the turn's trace once (later calls do nothing)."""
+    if turn._ended[0]:
+        return
+    turn._ended[0] = True
+    _end_trace(turn.trace, exc, output)
+
+
+def _traced_prepare(
+    session: Session,
+    state: AppState,
+    principal: Principal,
+    config: ChatConfig,
+    question: str,
+    history: Sequence[Message],
+    *,
+    chat: Chat | None,
+    session_id: str,
+    user_id: str | None,
+) -> Turn:
+    """A traced turn: the trace started, the answer prepared (retrieval nested in it)."""
+    message_id = new_id()
+    trace = _start_trace(
+        state,
+        principal,
+        question=question,
+        message_id=message_id,
+        chat=chat,
+        session_id=session_id,
+        user_id=user_id,
+        llm_id=config.llm_id,
+    )
+    try:
+        prepared = completion.prepare(
+            session, state, principal.tenant_id, config, question, history, parent=trace
+        )
+        if not config.llm_id:
+            trace.update(tags=[prepared.model.model_name])
+        if session_id:
+            sessions.add_user_message(session, principal.tenant_id, session_id, question)
+    except BaseException as exc:
+        _end_trace(trace, exc)
+        raise
+    return Turn(prepared, principal.tenant_id, session_id, message_id, trace=trace)
 
 
 def start_turn(
@@ -66,15 +161,30 @@ def start_turn(
     if chat_id is None:
         if not question:
             raise DataError("Please input your question.")
-        prepared = completion.prepare(
-            session, state, tenant_id, ChatConfig(llm_id=llm_id), question, history or ()
+        return _traced_prepare(
+            session,
+            state,
+            principal,
+            ChatConfig(llm_id=llm_id),
+            question,
+            history or (),
+            chat=None,
+            session_id="",
+            user_id=user_id,
         )
-        return Turn(prepared, tenant_id, "", new_id())
     chat = get_chat(session, tenant_id, chat_id)
     if stateless:
-        config = ChatConfig.of(chat, llm_id)
-        prepared = completion.prepare(session, state, tenant_id, config, question, history or ())
-        return Turn(prepared, tenant_id, "", new_id())
+        return _traced_prepare(
+            session,
+            state,
+            principal,
+            ChatConfig.of(chat, llm_id),
+            question,
+            history or (),
+            chat=chat,
+            session_id="",
+            user_id=user_id,
+        )
     if session_id:
         row = sessions.get_session(session, tenant_id, chat.id, session_id)
     else:
@@ -86,10 +196,17 @@ def start_turn(
         raise DataError("Please input your question.")
     if history is None:
         history = sessions.history(session, row)
-    config = ChatConfig.of(chat, llm_id)
-    prepared = completion.prepare(session, state, tenant_id, config, question, history)
-    sessions.add_user_message(session, tenant_id, row.id, question)
-    return Turn(prepared, tenant_id, row.id, new_id())
+    return _traced_prepare(
+        session,
+        state,
+        principal,
+        ChatConfig.of(chat, llm_id),
+        question,
+        history,
+        chat=chat,
+        session_id=row.id,
+        user_id=row.user_id,
+    )
 
 
 def _stored(
@@ -104,16 +221,27 @@ def _stored(
         reference=dict(reference) if reference is not None else None,
         prompt=turn.prepared.prompt,
         status=status,
+        trace_id=turn.trace.trace_id,
     )
 
 
 def finish_turn(session: Session, turn: Turn) -> Answer:
-    """The whole answer, stored in the request's transaction."""
+    """The whole answer, stored in the request's transaction; the trace ends here."""
     assert turn.prepared is not None
-    answer = completion.complete(turn.prepared)
-    if turn.stored:
-        sessions.store_answer(session, _stored(turn, answer.text, answer.reference, "done"))
+    try:
+        answer = completion.complete(turn.prepared, parent=turn.trace)
+        if turn.stored:
+            sessions.store_answer(session, _stored(turn, answer.text, answer.reference, "done"))
+    except BaseException as exc:
+        _end_turn_trace(turn, exc)
+        raise
+    _end_turn_trace(turn, output=answer.text)
     return answer
+
+
+def end_turn(turn: Turn) -> None:
+    """End the turn's trace if it is still open (a stream that never started, say)."""
+    _end_turn_trace(turn)
 
 
 def stream_turn(state: AppState, turn: Turn) -> Generator[StreamEvent, None, None]:
@@ -122,8 +250,11 @@ def stream_turn(state: AppState, turn: Turn) -> Generator[StreamEvent, None, Non
     assert turn.prepared is not None
 
     def on_end(outcome: completion.StreamOutcome) -> None:
-        if turn.stored:
-            stored = _stored(turn, outcome.text, outcome.reference, outcome.status)
-            sessions.store_answer_in(state.db, stored)
+        try:
+            if turn.stored:
+                stored = _stored(turn, outcome.text, outcome.reference, outcome.status)
+                sessions.store_answer_in(state.db, stored)
+        finally:
+            _end_turn_trace(turn, output=outcome.text)
 
-    return completion.stream(turn.prepared, on_end)
+    return completion.stream(turn.prepared, on_end, parent=turn.trace)

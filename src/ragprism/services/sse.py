@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Mapping
 from typing import Any
 
 from ragprism.services.completion import Answer, Failed, Finished, Piece, StreamEvent
@@ -19,9 +19,14 @@ def event(payload: Any) -> str:
 
 
 def ragflow_answer(
-    answer: Answer, message_id: str | None, session_id: str, prompt: str
+    answer: Answer,
+    message_id: str | None,
+    session_id: str,
+    prompt: str,
+    trace: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``data`` of a finished answer (non-stream response, last event of a stream)."""
+    """``data`` of a finished answer (non-stream response, last event of a stream);
+    ``trace`` (``trace_id``, ``trace_url``) is added when the answer was traced."""
     return {
         "answer": answer.text,
         "reference": answer.reference,
@@ -30,14 +35,21 @@ def ragflow_answer(
         "session_id": session_id,
         "prompt": prompt,
         "created_at": time.time(),
+        **(trace or {}),
     }
 
 
 def ragflow_events(
-    events: Iterable[StreamEvent], message_id: str | None, session_id: str, prompt: str
+    events: Iterable[StreamEvent],
+    message_id: str | None,
+    session_id: str,
+    prompt: str,
+    trace: Mapping[str, Any] | None = None,
 ) -> Generator[str, None, None]:
     """RAGFlow's stream: the answer so far in each event, the reference in the last one,
-    an error event (code != 0) if the model fails, and always the closing ``data: true``."""
+    an error event (code != 0) if the model fails, and always the closing ``data: true``.
+    ``trace`` fields go into every answer event."""
+    trace = trace or {}
     try:
         for item in events:
             data: dict[str, Any]
@@ -48,10 +60,11 @@ def ragflow_events(
                     "audio_binary": None,
                     "id": message_id,
                     "session_id": session_id,
+                    **trace,
                 }
                 yield event({"code": 0, "message": "", "data": data})
             elif isinstance(item, Finished):
-                data = ragflow_answer(item.answer, message_id, session_id, prompt)
+                data = ragflow_answer(item.answer, message_id, session_id, prompt, trace)
                 yield event({"code": 0, "message": "", "data": data})
             elif isinstance(item, Failed):
                 data = {
@@ -59,6 +72,7 @@ def ragflow_events(
                     "reference": [],
                     "id": message_id,
                     "session_id": session_id,
+                    **trace,
                 }
                 yield event({"code": item.code, "message": item.message, "data": data})
         yield event({"code": 0, "message": "", "data": True})
@@ -79,9 +93,14 @@ def openai_usage(answer: Answer) -> dict[str, Any]:
 
 
 def openai_completion(
-    answer: Answer, completion_id: str, model: str, created: int, with_reference: bool
+    answer: Answer,
+    completion_id: str,
+    model: str,
+    created: int,
+    with_reference: bool,
+    trace: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A ``chat.completion`` object."""
+    """A ``chat.completion`` object (``trace_id``/``trace_url`` top level when traced)."""
     message: dict[str, Any] = {"role": "assistant", "content": answer.text}
     if with_reference:
         message["reference"] = answer.reference
@@ -100,6 +119,7 @@ def openai_completion(
         ],
         "usage": openai_usage(answer),
         "system_fingerprint": "",
+        **(trace or {}),
     }
 
 
@@ -110,6 +130,7 @@ def _chunk(
     delta: dict[str, Any],
     finish_reason: str | None = None,
     usage: dict[str, Any] | None = None,
+    trace: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "id": completion_id,
@@ -119,6 +140,7 @@ def _chunk(
         "system_fingerprint": "",
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
         "usage": usage,
+        **(trace or {}),
     }
 
 
@@ -128,27 +150,29 @@ def openai_events(
     model: str,
     created: int,
     with_reference: bool,
+    trace: Mapping[str, Any] | None = None,
 ) -> Generator[str, None, None]:
     """``chat.completion.chunk`` events; the last chunk carries the finish reason, the usage
     (and the reference when asked), then ``[DONE]``. A failure is an ``error`` event, which
-    OpenAI's clients raise as an API error."""
+    OpenAI's clients raise as an API error. ``trace`` fields go into every chunk."""
     try:
-        yield event(_chunk(completion_id, model, created, {"role": "assistant", "content": ""}))
+        first = {"role": "assistant", "content": ""}
+        yield event(_chunk(completion_id, model, created, first, trace=trace))
         for item in events:
             delta: dict[str, Any]
             if isinstance(item, Piece):
                 delta = {"role": "assistant", "content": item.delta}
-                yield event(_chunk(completion_id, model, created, delta))
+                yield event(_chunk(completion_id, model, created, delta, trace=trace))
             elif isinstance(item, Finished):
                 delta = {"role": "assistant", "content": None}
                 if with_reference:
                     delta["reference"] = item.answer.reference
                 finish = item.answer.finish_reason or "stop"
                 usage = openai_usage(item.answer)
-                yield event(_chunk(completion_id, model, created, delta, finish, usage))
+                yield event(_chunk(completion_id, model, created, delta, finish, usage, trace))
             elif isinstance(item, Failed):
                 error = {"message": item.message, "type": "server_error", "code": item.code}
-                yield event({"error": error})
+                yield event({"error": error, **(trace or {})})
         yield "data: [DONE]\n\n"
     finally:
         _close(events)

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from pydantic import Field
 from starlette.concurrency import iterate_in_threadpool
 from starlette.responses import StreamingResponse
@@ -27,20 +27,44 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 class EventStreamResponse(StreamingResponse):
     """A ``text/event-stream`` over a generator that is always closed when the response
     ends — also when the client disconnects — so its clean-up (storing what was
-    produced) runs right away, in a worker thread, not whenever it is garbage collected."""
+    produced) runs right away, in a worker thread, not whenever it is garbage collected.
+    ``on_close`` runs after that (ending a trace a never-started generator would leave
+    open); ``trace_id`` becomes the ``X-Trace-Id`` header."""
 
-    def __init__(self, events: Generator[str, None, None]) -> None:
+    def __init__(
+        self,
+        events: Generator[str, None, None],
+        *,
+        on_close: Callable[[], None] | None = None,
+        trace_id: str | None = None,
+    ) -> None:
         self._events = events
+        self._on_close = on_close
+        headers = {**SSE_HEADERS, "X-Trace-Id": trace_id} if trace_id else SSE_HEADERS
         super().__init__(
-            iterate_in_threadpool(events), media_type="text/event-stream", headers=SSE_HEADERS
+            iterate_in_threadpool(events), media_type="text/event-stream", headers=headers
         )
+
+    def _close(self) -> None:
+        try:
+            self._events.close()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
     async def stream_response(self, send: Send) -> None:
         try:
             await super().stream_response(send)
         finally:
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._events.close)
+                await anyio.to_thread.run_sync(self._close)
+
+
+def turn_stream(turn: conversation.Turn, events: Generator[str, None, None]) -> EventStreamResponse:
+    """The stream of a turn's answer, its trace ended whatever happens."""
+    return EventStreamResponse(
+        events, on_close=lambda: conversation.end_turn(turn), trace_id=turn.trace.trace_id
+    )
 
 
 class CompletionIn(RequestBody):
@@ -70,7 +94,11 @@ def _opener_events(data: dict[str, Any]) -> Generator[str, None, None]:
 
 
 def _respond(
-    session: SessionDep, state: StateDep, turn: conversation.Turn, stream: bool
+    session: SessionDep,
+    state: StateDep,
+    turn: conversation.Turn,
+    stream: bool,
+    response: Response,
 ) -> dict[str, Any] | EventStreamResponse:
     if turn.prepared is None:  # a new session without a question: RAGFlow answers the opener
         data: dict[str, Any] = {
@@ -83,14 +111,20 @@ def _respond(
         if not stream:
             return ok(data)
         return EventStreamResponse(_opener_events(data))
+    trace = turn.trace_fields
     if not stream:
         answer = conversation.finish_turn(session, turn)
+        if turn.trace.trace_id:
+            response.headers["X-Trace-Id"] = turn.trace.trace_id
         return ok(
-            sse.ragflow_answer(answer, turn.message_id, turn.session_id, turn.prepared.prompt)
+            sse.ragflow_answer(
+                answer, turn.message_id, turn.session_id, turn.prepared.prompt, trace
+            )
         )
     events = conversation.stream_turn(state, turn)
-    return EventStreamResponse(
-        sse.ragflow_events(events, turn.message_id, turn.session_id, turn.prepared.prompt)
+    return turn_stream(
+        turn,
+        sse.ragflow_events(events, turn.message_id, turn.session_id, turn.prepared.prompt, trace),
     )
 
 
@@ -101,6 +135,7 @@ def chat_completions(
     principal: CurrentPrincipal,
     session: SessionDep,
     state: StateDep,
+    response: Response,
 ) -> dict[str, Any] | EventStreamResponse:
     """Ask an assistant (deprecated in RAGFlow for ``/chat/completions``); without
     ``session_id`` a new session is created."""
@@ -113,12 +148,16 @@ def chat_completions(
         session_id=body.session_id,
         user_id=body.user_id,
     )
-    return _respond(session, state, turn, body.stream)
+    return _respond(session, state, turn, body.stream, response)
 
 
 @router.post("/chat/completions", response_model=None)
 def completions(
-    body: ChatCompletionIn, principal: CurrentPrincipal, session: SessionDep, state: StateDep
+    body: ChatCompletionIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    state: StateDep,
+    response: Response,
 ) -> dict[str, Any] | EventStreamResponse:
     """Ask an assistant (``chat_id``; a new session unless ``session_id``) or, without
     ``chat_id``, the tenant's default chat model. The last message is the question."""
@@ -135,4 +174,4 @@ def completions(
         history=history,
         llm_id=body.llm_id,
     )
-    return _respond(session, state, turn, body.stream)
+    return _respond(session, state, turn, body.stream, response)

@@ -14,12 +14,12 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from pydantic import Field
 
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.routes.chats import RequestBody
-from ragprism.api.routes.completions import EventStreamResponse, MessageIn
+from ragprism.api.routes.completions import EventStreamResponse, MessageIn, turn_stream
 from ragprism.db import new_id
 from ragprism.services import conversation, sse
 from ragprism.services.rag_prompt import last_user_question
@@ -45,6 +45,7 @@ def _chat_completions(
     principal: CurrentPrincipal,
     session: SessionDep,
     state: StateDep,
+    response: Response,
 ) -> dict[str, Any] | EventStreamResponse:
     question, history = last_user_question([m.model_dump() for m in body.messages])
     chat_turn = conversation.start_turn(
@@ -58,12 +59,18 @@ def _chat_completions(
     )
     with_reference = body.reference or bool(body.extra_body and body.extra_body.reference)
     completion_id, created = "chatcmpl-" + new_id(), int(time.time())
+    trace = chat_turn.trace_fields
     if not body.stream:
         answer = conversation.finish_turn(session, chat_turn)
-        return sse.openai_completion(answer, completion_id, body.model, created, with_reference)
+        if chat_turn.trace.trace_id:
+            response.headers["X-Trace-Id"] = chat_turn.trace.trace_id
+        return sse.openai_completion(
+            answer, completion_id, body.model, created, with_reference, trace
+        )
     events = conversation.stream_turn(state, chat_turn)
-    return EventStreamResponse(
-        sse.openai_events(events, completion_id, body.model, created, with_reference)
+    return turn_stream(
+        chat_turn,
+        sse.openai_events(events, completion_id, body.model, created, with_reference, trace),
     )
 
 
@@ -77,9 +84,10 @@ def openai_chat_completions(
     principal: CurrentPrincipal,
     session: SessionDep,
     state: StateDep,
+    response: Response,
 ) -> dict[str, Any] | EventStreamResponse:
     """An OpenAI chat completion answered by the assistant ``chat_id`` with retrieval."""
-    return _chat_completions(chat_id, body, principal, session, state)
+    return _chat_completions(chat_id, body, principal, session, state, response)
 
 
 @router.post("/chats_openai/{chat_id}/chat/completions", response_model=None)
@@ -89,6 +97,7 @@ def chats_openai_chat_completions(
     principal: CurrentPrincipal,
     session: SessionDep,
     state: StateDep,
+    response: Response,
 ) -> dict[str, Any] | EventStreamResponse:
     """RAGFlow's spelling of ``/openai/{chat_id}/chat/completions``."""
-    return _chat_completions(chat_id, body, principal, session, state)
+    return _chat_completions(chat_id, body, principal, session, state, response)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
-from ragprism.api.deps import CurrentPrincipal, SessionDep
+from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
 from ragprism.api.routes.chats import DeleteIn, RequestBody
 from ragprism.api.serialize import times
@@ -112,9 +112,13 @@ def feedback(
     body: FeedbackIn,
     principal: CurrentPrincipal,
     session: SessionDep,
+    state: StateDep,
 ) -> dict[str, Any]:
-    """Thumbs up/down and a comment on an assistant message; returns the session."""
-    service.record_feedback(
+    """Thumbs up/down and a comment on an assistant message; returns the session.
+
+    A traced answer gets a BOOLEAN ``user-feedback`` score (1 up, 0 down) on its trace.
+    """
+    record = service.record_feedback(
         session,
         principal,
         chat_id,
@@ -123,5 +127,14 @@ def feedback(
         thumbup=body.thumbup,
         feedback=body.feedback,
     )
+    if record.trace_id:
+        state.tracing.tracer.score_trace(
+            record.tenant_id,
+            record.trace_id,
+            "user-feedback",
+            1 if record.thumbup else 0,
+            data_type="BOOLEAN",
+            comment=record.feedback or None,
+        )
     row = service.get_session(session, principal.tenant_id, chat_id, session_id)
     return ok(_with_messages(session, row))
