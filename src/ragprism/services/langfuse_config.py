@@ -31,12 +31,11 @@ from ragprism.services.langfuse_validation import (
     validate_credentials,
 )
 from ragprism.tracing import ExportStatsRegistry
+from ragprism.tracing.redaction import REDACTORS, validate_redactors
 
 log = logging.getLogger(__name__)
 
 NO_RECORD = "Have not record any Langfuse keys."
-REDACTORS = ("email", "phone", "credit_card", "api_key", "ip_address")
-Redactor = Literal["email", "phone", "credit_card", "api_key", "ip_address"]
 _ENVIRONMENT = re.compile(r"^(?!langfuse)[a-z0-9_-]{1,40}$")
 MAX_KEY_LENGTH = 255
 
@@ -49,7 +48,7 @@ class LangfuseOptions(BaseModel):
     enabled: StrictBool = True
     sample_rate: float = Field(default=1.0, ge=0.0, le=1.0, allow_inf_nan=False)
     capture: Literal["full", "metadata"] = "full"
-    redact: list[Redactor] = Field(default_factory=list, max_length=len(REDACTORS))
+    redact: list[str] = Field(default_factory=list, max_length=2 * len(REDACTORS))
     environment: str | None = None
 
     @field_validator("environment")
@@ -66,7 +65,8 @@ class LangfuseOptions(BaseModel):
 
     @field_validator("redact")
     @classmethod
-    def _dedupe(cls, value: list[Redactor]) -> list[Redactor]:
+    def _known_redactors(cls, value: list[str]) -> list[str]:
+        validate_redactors(value)  # the tracing engine's list: raises naming an unknown one
         return list(dict.fromkeys(value))
 
 
