@@ -43,8 +43,7 @@ from dataclasses import dataclass
 from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from google.protobuf import json_format
@@ -54,6 +53,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from tests.support.loopback import LoopbackServer
 
 ENDPOINTS: dict[str, str] = {
     "health": "/api/public/health",
@@ -275,7 +276,7 @@ def _decompress(headers: Message, body: bytes) -> bytes:
     raise ValueError(f"unsupported Content-Encoding {encoding!r}")
 
 
-class FakeLangfuse:
+class FakeLangfuse(LoopbackServer):
     """A Langfuse-compatible HTTP server on loopback, with switchable faults.
 
     Construct, then ``start()`` (or use as a context manager). By default one project
@@ -283,6 +284,7 @@ class FakeLangfuse:
     Every public method is thread-safe.
     """
 
+    NAME = "langfuse"
     VERSION = "3.0.0"
 
     def __init__(
@@ -296,8 +298,7 @@ class FakeLangfuse:
         port: int = 0,
     ) -> None:
         """Prepare the server (it listens only after ``start()``)."""
-        self._address = (host, port)
-        self._lock = threading.Lock()
+        super().__init__(host, port)
         self._changed = threading.Condition(self._lock)
         self._projects: dict[str, Project] = {}
         self._spans: list[dict[str, Any]] = []
@@ -306,12 +307,7 @@ class FakeLangfuse:
         self._otel_requests = 0
         self._otel_bytes = 0
         self._faults: list[_Fault] = []
-        self._release = threading.Event()
         self._hanging = 0
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._connections: dict[socket.socket, threading.Thread] = {}
         self.default_project: Project | None = None
         if public_key is not None:
             self.default_project = self.add_project(
@@ -320,66 +316,8 @@ class FakeLangfuse:
 
     # -- lifecycle -----------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Bind a free port and serve in a daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeLangfuse can only be started once")
-        self._server = _Server(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fake-langfuse-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; hung requests are released and their connections dropped.
-
-        Returns within about a second even with hung requests or idle keep-alive
-        connections. Calling it again is a no-op.
-        """
-        server, thread = self._server, self._thread
-        if server is None or thread is None or self._stopping.is_set():
-            return
-        self._stopping.set()
-        with self._lock:
-            self._release.set()
-            connections = dict(self._connections)
-        server.shutdown()
-        server.server_close()
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        deadline = time.monotonic() + 1.0
-        for worker in [thread, *connections.values()]:
-            worker.join(max(0.0, deadline - time.monotonic()))
-
-    def __enter__(self) -> Self:
-        """Start the server."""
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop the server."""
-        self.stop()
-
-    @property
-    def host(self) -> str:
-        """The address the server listens on."""
-        return self._address[0]
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on (only known once started)."""
-        if self._server is None:
-            raise RuntimeError("FakeLangfuse is not started")
-        return int(self._server.server_address[1])
+    def _make_server(self) -> _Server:
+        return _Server(self._address, self)
 
     @property
     def url(self) -> str:

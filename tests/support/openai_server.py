@@ -43,9 +43,10 @@ from email.message import Message
 from email.parser import BytesParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.support.loopback import LoopbackServer
 
 ENDPOINTS: dict[str, str] = {
     "chat": "/v1/chat/completions",
@@ -194,7 +195,7 @@ def overlap_score(query: str, document: str) -> float:
     return len(wanted & set(_WORD.findall(document.lower()))) / len(wanted)
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     """An OpenAI-compatible HTTP server on loopback, with switchable faults.
 
     ``api_key``: the Bearer token (or Azure ``api-key`` header) required, None for no
@@ -202,6 +203,8 @@ class FakeOpenAI:
     message>"``. ``dimension``: length of embedding vectors. Every public method is
     thread-safe.
     """
+
+    NAME = "openai"
 
     def __init__(
         self,
@@ -214,85 +217,21 @@ class FakeOpenAI:
         port: int = 0,
     ) -> None:
         """Prepare the server (it listens only after ``start()``)."""
+        super().__init__(host, port)
         self.api_key = api_key
         self.dimension = dimension
         self.models = list(models)
         self._reply = reply
-        self._address = (host, port)
-        self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._requests: list[RequestRecord] = []
         self._faults: list[_Fault] = []
-        self._release = threading.Event()
         self._hanging = 0
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._connections: dict[socket.socket, threading.Thread] = {}
         self._connections_seen = 0
 
     # -- lifecycle -----------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Bind a free port and serve in a daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeOpenAI can only be started once")
-        self._server = _Server(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fake-openai-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; hung requests are released and their connections dropped.
-
-        Returns within about a second even with hung requests or idle keep-alive
-        connections. Calling it again is a no-op.
-        """
-        server, thread = self._server, self._thread
-        if server is None or thread is None or self._stopping.is_set():
-            return
-        self._stopping.set()
-        with self._lock:
-            self._release.set()
-            connections = dict(self._connections)
-        server.shutdown()
-        server.server_close()
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        deadline = time.monotonic() + 1.0
-        for worker in [thread, *connections.values()]:
-            worker.join(max(0.0, deadline - time.monotonic()))
-
-    def __enter__(self) -> Self:
-        """Start the server."""
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop the server."""
-        self.stop()
-
-    @property
-    def host(self) -> str:
-        """The address the server listens on."""
-        return self._address[0]
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on (only known once started)."""
-        if self._server is None:
-            raise RuntimeError("FakeOpenAI is not started")
-        return int(self._server.server_address[1])
+    def _make_server(self) -> _Server:
+        return _Server(self._address, self)
 
     @property
     def url(self) -> str:
