@@ -72,7 +72,9 @@ def list_chunks(
     page_size: Annotated[int, Query(ge=1, le=10_000)] = 1024,
     id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
-    """A page of the document's chunks in document order, the document, and the total."""
+    """A page of the document's chunks in document order, the document, and the total.
+
+    An empty ``keywords`` or ``id`` filters nothing: RAGFlow's SDK always sends both."""
     document, chunks, total = service.list_page(
         session,
         principal.tenant_id,
@@ -80,8 +82,8 @@ def list_chunks(
         document_id,
         page=page,
         page_size=page_size,
-        keywords=keywords,
-        chunk_id=id,
+        keywords=keywords or None,
+        chunk_id=id or None,
     )
     return ok(
         {

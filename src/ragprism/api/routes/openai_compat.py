@@ -7,24 +7,84 @@ a session. Shapes are OpenAI's (``chat.completion`` / ``chat.completion.chunk`` 
 usage in the last chunk, then ``[DONE]``) so OpenAI's client libraries work unchanged.
 ``reference: true`` — top level, as OpenAI's clients send ``extra_body``, or inside an
 ``extra_body`` object, as RAGFlow documents it — adds the retrieved chunks.
+
+Failures keep RAGFlow's envelope (``code``, ``message``) but, unlike RAGFlow's HTTP 200,
+come with an HTTP error status and OpenAI's ``error`` object: OpenAI's clients raise only
+on the status (a 200 envelope would be read as an empty completion).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import Field
 
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
+from ragprism.api.errors import describe_validation_error
 from ragprism.api.routes.chats import RequestBody
 from ragprism.api.routes.completions import EventStreamResponse, MessageIn, turn_stream
 from ragprism.db import new_id
+from ragprism.errors import NotFound, RagprismError, RetCode
 from ragprism.services import conversation, sse
 from ragprism.services.rag_prompt import last_user_question
 
-router = APIRouter(prefix="/api/v1", tags=["openai"])
+_STATUS_BY_CODE = {
+    RetCode.ARGUMENT_ERROR: 400,
+    RetCode.DATA_ERROR: 400,
+    RetCode.OPERATING_ERROR: 409,
+    RetCode.CONNECTION_ERROR: 502,
+    RetCode.PERMISSION_ERROR: 403,
+}
+_ERROR_TYPE_BY_STATUS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+}
+
+
+def _openai_failure(code: int, message: str, status: int) -> JSONResponse:
+    error = {"message": message, "type": _ERROR_TYPE_BY_STATUS.get(status, "server_error")}
+    body = {"code": code, "message": message, "data": None, "error": {**error, "code": code}}
+    return JSONResponse(body, status_code=status)
+
+
+def _status(exc: RagprismError) -> int:
+    if exc.http_status != 200:
+        return exc.http_status
+    if isinstance(exc, NotFound):
+        return 404
+    if exc.code in (401, 403, 404, 500):  # RAGFlow's HTTP-like codes
+        return int(exc.code)
+    return _STATUS_BY_CODE.get(exc.code, 400)
+
+
+class OpenAIErrorRoute(APIRoute):
+    """A route whose handled failures carry an HTTP error status (see the module doc)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RagprismError as exc:
+                return _openai_failure(exc.code, exc.message, _status(exc))
+            except RequestValidationError as exc:
+                message = describe_validation_error(exc)
+                return _openai_failure(RetCode.ARGUMENT_ERROR, message, 400)
+
+        return route_handler
+
+
+router = APIRouter(prefix="/api/v1", tags=["openai"], route_class=OpenAIErrorRoute)
 
 
 class ExtraBody(RequestBody):
