@@ -70,6 +70,8 @@ def test_add_verifies_with_a_real_call_and_hides_the_key(
             "has_api_key": True,
             "used_token": 0,
             "max_tokens": 8192,
+            "input_price": None,
+            "output_price": None,
         }
     ]
     with state.db.session() as session:

@@ -11,6 +11,7 @@ from ragprism import __version__
 from ragprism.api import errors
 from ragprism.api.body_limit import BodyLimitMiddleware
 from ragprism.api.routes import (
+    audio,
     chats,
     chunks,
     completions,
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     accounts = (user, system, tenant, langfuse, llm, metrics)
     knowledge = (datasets, documents, chunks, retrieval)
-    conversation = (chats, sessions, completions, openai_compat)
+    conversation = (chats, sessions, completions, openai_compat, audio)
     for module in (*accounts, *knowledge, *conversation):
         app.include_router(module.router)
     return app

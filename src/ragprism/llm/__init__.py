@@ -26,7 +26,7 @@ from ragprism.llm.knowledge import (
     format_knowledge_block,
     parse_knowledge,
 )
-from ragprism.llm.openai_compat import list_models
+from ragprism.llm.openai_compat import DEFAULT_IMAGE_PROMPT, list_models
 from ragprism.llm.openai_http import ProviderEndpoint, RetryPolicy
 from ragprism.llm.registry import (
     PROVIDERS,
@@ -39,6 +39,7 @@ from ragprism.llm.registry import (
 from ragprism.llm.tokens import count_message_tokens, count_tokens
 
 __all__ = [
+    "DEFAULT_IMAGE_PROMPT",
     "NOT_FOUND_ANSWER",
     "PROVIDERS",
     "ChatDelta",

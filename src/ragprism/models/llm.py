@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Double, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ragprism.db.base import Base, IdMixin, TimestampMixin
@@ -29,3 +29,7 @@ class TenantLlm(IdMixin, TimestampMixin, Base):
     api_key_enc: Mapped[str | None] = mapped_column(Text, default=None)
     max_tokens: Mapped[int] = mapped_column(default=8192)
     used_tokens: Mapped[int] = mapped_column(default=0)
+    # USD per 1M tokens, as the tenant configured them (not in RAGFlow). None: no price,
+    # so no cost is recorded and Langfuse may apply its own model prices.
+    input_price: Mapped[float | None] = mapped_column(Double(), default=None)
+    output_price: Mapped[float | None] = mapped_column(Double(), default=None)

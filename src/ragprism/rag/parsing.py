@@ -71,6 +71,7 @@ _KIND_LABELS = {
     "csv": "CSV",
     "docx": "a Word (.docx) document",
     "html": "HTML",
+    "image": "an image",
     "md": "Markdown",
     "pdf": "PDF",
     "txt": "text",
@@ -98,11 +99,12 @@ class ParsedDocument:
 class UnsupportedFormat(InvalidArgument):
     """The file type is not one we can read."""
 
-    def __init__(self, filename: str, extension: str) -> None:
+    def __init__(self, filename: str, extension: str, also: tuple[str, ...] = ()) -> None:
+        """``also``: more supported extensions to name (those read by other means)."""
         shown = repr(extension) if extension else "(no extension)"
         super().__init__(
             f"unsupported file type {shown} for {filename}; "
-            f"supported: {', '.join(SUPPORTED_EXTENSIONS)}"
+            f"supported: {', '.join((*SUPPORTED_EXTENSIONS, *also))}"
         )
         self.extension = extension
 

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 
 from ragprism.errors import RagprismError, RetCode
 from ragprism.llm import ChatModel, Message, Usage, count_message_tokens, count_tokens
+from ragprism.llm.pricing import ModelPrice
 from ragprism.models import Chat
+from ragprism.services.model_usage import record_usage
 from ragprism.services.rag_prompt import (
     KNOWLEDGE_TOKEN_BUDGET,
     bounded_history,
@@ -94,6 +96,7 @@ class PreparedAnswer:
     prompt: str
     quote: bool
     fixed_answer: str | None = None  # the assistant's empty_response: no model call
+    price: ModelPrice | None = None  # the model's, for the cost of the generation
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,7 @@ def prepare(
     With a ``parent`` trace or observation the retrieval is recorded under it.
     """
     model = state.models.chat(session, tenant_id, config.llm_id)
+    price = state.models.price(model)
     chunks: list[dict[str, Any]] = []
     doc_aggs: list[dict[str, Any]] = []
     wants_knowledge = any(p.get("key") == "knowledge" for p in config.parameters)
@@ -191,13 +195,16 @@ def prepare(
             f"\n\n### Query:\n{question}",
             config.quote,
             fixed_answer=config.empty_response,
+            price=price,
         )
     system = system_prompt(config.system, config.parameters, knowledge_text(chunks), config.quote)
     messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
     messages += bounded_history(history)
     messages.append({"role": "user", "content": question})
     prompt = system + f"\n\n### Query:\n{question}"
-    return PreparedAnswer(model, messages, options, chunks, doc_aggs, prompt, config.quote)
+    return PreparedAnswer(
+        model, messages, options, chunks, doc_aggs, prompt, config.quote, price=price
+    )
 
 
 # -- answering ---------------------------------------------------------------------------
@@ -226,8 +233,9 @@ def _generation(parent: Trace | Observation, prepared: PreparedAnswer) -> Observ
     )
 
 
-def _record(generation: Observation, answer: Answer) -> None:
-    generation.update(output=answer.text, usage=answer.usage.as_details(), model=answer.model)
+def _record(generation: Observation, answer: Answer, price: ModelPrice | None) -> None:
+    generation.update(output=answer.text, model=answer.model)
+    record_usage(generation, answer.usage, price)
 
 
 def complete(prepared: PreparedAnswer, *, parent: Trace | Observation | None = None) -> Answer:
@@ -241,7 +249,7 @@ def complete(prepared: PreparedAnswer, *, parent: Trace | Observation | None = N
         result = prepared.model.chat(prepared.messages, **prepared.options)
         text, cited = decorate(result.text, prepared)
         answer = Answer(text, cited, result.usage, result.model, result.finish_reason)
-        _record(generation, answer)
+        _record(generation, answer, prepared.price)
     return answer
 
 
@@ -285,7 +293,7 @@ def stream(
                         count_message_tokens(prepared.messages), count_tokens(text), estimated=True
                     )
                     answer = Answer(text, cited, usage, model, finish_reason)
-                    _record(generation, answer)
+                    _record(generation, answer, prepared.price)
                 except BaseException:
                     generation.update(output="".join(produced))
                     raise

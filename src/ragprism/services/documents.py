@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from ragprism.errors import DataError, InvalidArgument, NotFound
 from ragprism.models import Document, DocumentRun
-from ragprism.rag.parsing import document_kind
+from ragprism.rag.images import IMAGE_EXTENSIONS, IMAGE_TYPES_LABEL, image_mime, is_image_name
+from ragprism.rag.parsing import CorruptDocument, UnsupportedFormat, document_kind
 from ragprism.repositories import datasets as repo
 from ragprism.repositories.datasets import DocumentFields, OrderBy
 from ragprism.services.accounts import Principal
@@ -51,12 +52,24 @@ def clean_filename(raw: str) -> str:
     return name
 
 
+def _check_type(name: str) -> None:
+    """``UnsupportedFormat`` (101), naming the file and the supported types, unless
+    ``name`` is a document we can read or an image we can have described."""
+    if is_image_name(name):
+        return
+    try:
+        document_kind(name)
+    except UnsupportedFormat as exc:
+        raise UnsupportedFormat(name, exc.extension, also=IMAGE_EXTENSIONS) from None
+
+
 def upload(
     session: Session, principal: Principal, dataset_id: str, files: Sequence[Upload]
 ) -> list[Document]:
     """Store the files as documents of the dataset; all of them or none.
 
-    A file of an unsupported type (101) or an empty one (102) is refused, naming it.
+    A file of an unsupported type (101), an empty one (102) or an image whose bytes are
+    not one (102) is refused, naming it.
     """
     get(session, principal.tenant_id, dataset_id)
     if not files:
@@ -64,9 +77,11 @@ def upload(
     checked: list[Upload] = []
     for item in files:
         name = clean_filename(item.filename)
-        document_kind(name)  # UnsupportedFormat (101) names the file and the supported types
+        _check_type(name)
         if not item.data.strip():
             raise DataError(f"{name}: the file is empty.")
+        if is_image_name(name) and image_mime(item.data) is None:
+            raise CorruptDocument(name, "image", f"it is not a {IMAGE_TYPES_LABEL} image")
         checked.append(Upload(name, item.data))
     return [
         repo.create_document(

@@ -25,14 +25,17 @@ from ragprism.db.base import utcnow
 from ragprism.errors import RagprismError
 from ragprism.models import Document, DocumentRun
 from ragprism.rag.chunking import Chunk, chunk_text
-from ragprism.rag.parsing import parse_document
+from ragprism.rag.images import is_image_name
+from ragprism.rag.parsing import ParsedDocument, Section, parse_document
 from ragprism.repositories import datasets as repo
 from ragprism.retrieval import ChunkRecord
 from ragprism.services.chunks import drop_document_chunks
+from ragprism.services.image_description import ImageDocument, describe_image
+from ragprism.services.model_usage import record_usage
 
 if TYPE_CHECKING:
     from ragprism.api.state import AppState
-    from ragprism.tracing import Trace
+    from ragprism.tracing import Observation, Trace
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +183,10 @@ class Ingestion:
                 raise ClaimLost(doc.id)
             model_id = dataset.embedding_model
         with trace.observation("parse", input={"document": doc.name, "bytes": len(data)}) as obs:
-            parsed = parse_document(data, doc.name)
+            if is_image_name(doc.name):
+                parsed = self._describe(data, trace, obs)
+            else:
+                parsed = parse_document(data, doc.name)
             obs.update(output={"sections": len(parsed.sections), "chars": len(parsed.text)})
         self.progress(0.1, f"Parsed {len(parsed.sections)} section(s).")
         config = doc.parser_config
@@ -190,6 +196,7 @@ class Ingestion:
         self.progress(0.2, f"Split into {len(chunks)} chunk(s).")
         with self.state.db.session() as session:
             embedder = self.state.models.embedding(session, doc.tenant_id, model_id)
+        price = self.state.models.price(embedder)
         vectors: list[list[float]] = []
         for start in range(0, len(chunks), EMBED_BATCH):
             batch = [c.text for c in chunks[start : start + EMBED_BATCH]]
@@ -197,7 +204,7 @@ class Ingestion:
                 "embed", kind="embedding", input=batch, model=embedder.model_name
             ) as obs:
                 result = embedder.embed(batch)
-                obs.update(usage=result.usage.as_details())
+                record_usage(obs, result.usage, price)
             vectors.extend(result.vectors)
             done = len(vectors)
             self.progress(0.2 + 0.7 * done / len(chunks), f"Embedded {done}/{len(chunks)}.")
@@ -209,6 +216,13 @@ class Ingestion:
                     session, doc.tenant_id, doc.id, chunks=len(chunks), tokens=tokens
                 )
         return len(chunks), tokens
+
+    def _describe(self, data: bytes, trace: Trace, parse: Observation) -> ParsedDocument:
+        """An image's text: its description by the tenant's image-to-text model."""
+        doc = self.doc
+        image = ImageDocument(doc.tenant_id, doc.dataset_id, doc.id, doc.name, data)
+        described = describe_image(self.state, image, link=parse, ingest_trace_id=trace.trace_id)
+        return ParsedDocument(described.text, [Section(described.text)], "image")
 
     def _start(self) -> None:
         """Begin from scratch: drop chunks a previous (crashed or older) parse left."""

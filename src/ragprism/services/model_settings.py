@@ -7,12 +7,12 @@ a ``tenant_llm`` row whose API key is encrypted with the master key.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import delete, select
@@ -28,6 +28,7 @@ from ragprism.llm.base import (
     Speech2TextModel,
 )
 from ragprism.llm.builtin import EXTRACTIVE_MODEL, HASHING_MODEL
+from ragprism.llm.pricing import FREE, ModelPrice, check_price, price_of
 from ragprism.models import Tenant
 from ragprism.models.llm import TenantLlm
 from ragprism.security.host_policy import HostPolicy, guarded_transport
@@ -97,6 +98,17 @@ def _builders() -> dict[ModelType, Callable[..., Any]]:
     }
 
 
+def _fingerprint(row: TenantLlm | None) -> str:
+    """What identifies a stored model's settings in the model cache: its update time and
+    the settings themselves (MariaDB may keep whole seconds only, so two changes in one
+    second share an update time)."""
+    if row is None:
+        return ""
+    settings = (row.api_base, row.api_key_enc, row.max_tokens, row.input_price, row.output_price)
+    digest = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+    return f"{row.update_time.isoformat()}:{digest}"
+
+
 @dataclass
 class ModelSettingsService:
     """Stores tenants' providers and builds (and caches) their models."""
@@ -105,6 +117,9 @@ class ModelSettingsService:
     policy: HostPolicy
     cache_size: int = 256
     _cache: OrderedDict[tuple[str, ...], Any] = field(default_factory=OrderedDict)
+    # id(model) -> (model, its price) for every cached model; the model is kept to tell a
+    # cached model from a new object that happens to get the id of an evicted one.
+    _prices: dict[int, tuple[Any, ModelPrice | None]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- provider rows ---------------------------------------------------------------------
@@ -120,8 +135,14 @@ class ModelSettingsService:
         api_key: str | None,
         max_tokens: int | None,
         verify: bool = True,
+        input_price: float | None = None,
+        output_price: float | None = None,
     ) -> TenantLlm:
-        """Add (or replace) a model of a provider; by default checked with one real call."""
+        """Add (or replace) a model of a provider; by default checked with one real call.
+
+        ``input_price``/``output_price`` (USD per 1M tokens, optional) give the cost of
+        every traced call of the model.
+        """
         principal.require_manager()
         factory = _factory_name(llm_factory)
         if factory == BUILTIN_FACTORY:
@@ -137,6 +158,8 @@ class ModelSettingsService:
         key = (api_key or "").strip() or None
         if key is not None and (len(key) > 1024 or not key.isprintable()):
             raise InvalidArgument("api_key: at most 1024 printable characters")
+        input_price = check_price("input_price", input_price)
+        output_price = check_price("output_price", output_price)
         if verify:
             self._verify(model_type, name, base, key)
         row = session.scalars(
@@ -158,6 +181,7 @@ class ModelSettingsService:
         row.api_base = base
         row.api_key_enc = self.keyring.encrypt(key) if key else None
         row.max_tokens = max_tokens or 8192
+        row.input_price, row.output_price = input_price, output_price
         session.flush()
         return row
 
@@ -262,8 +286,7 @@ class ModelSettingsService:
     ) -> Any:
         resolved = self.model_id_for(session, tenant_id, kind, model_id)
         row = self._row_for(session, tenant_id, kind, resolved)
-        stamp: datetime | None = row.update_time if row is not None else None
-        cache_key = (tenant_id, kind, resolved, stamp.isoformat() if stamp else "")
+        cache_key = (tenant_id, kind, resolved, _fingerprint(row))
         with self._lock:
             cached = self._cache.get(cache_key)
             if cached is not None:
@@ -277,12 +300,30 @@ class ModelSettingsService:
             model = _builders()[kind](
                 registry.OPENAI_COMPATIBLE, name, row.api_base, key, **self._connection_options()
             )
+        price = FREE if row is None else price_of(row.input_price, row.output_price)
         with self._lock:
-            self._cache[cache_key] = model
+            raced = self._cache.get(cache_key)
+            if raced is None:
+                self._cache[cache_key] = model
+                self._prices[id(model)] = (model, price)
+            evicted = []
             while len(self._cache) > self.cache_size:
                 _, old = self._cache.popitem(last=False)
-                old.close()
+                self._prices.pop(id(old), None)
+                evicted.append(old)
+        for old in evicted:
+            old.close()
+        if raced is not None:  # another thread built it meanwhile: use that one
+            model.close()
+            return raced
         return model
+
+    def price(self, model: object) -> ModelPrice | None:
+        """The price of a model this service built: ``FREE`` for the built-in models, the
+        tenant's configured price otherwise, None when it has none."""
+        with self._lock:
+            entry = self._prices.get(id(model))
+        return entry[1] if entry is not None and entry[0] is model else None
 
     def chat(self, session: Session, tenant_id: str, model_id: str | None = None) -> ChatModel:
         model: ChatModel = self._build(session, tenant_id, "chat", model_id)
@@ -313,5 +354,6 @@ class ModelSettingsService:
     def close(self) -> None:
         with self._lock:
             models, self._cache = list(self._cache.values()), OrderedDict()
+            self._prices.clear()
         for model in models:
             model.close()

@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 
 from ragprism.errors import DataError, InvalidArgument
 from ragprism.llm.base import RerankModel
+from ragprism.llm.pricing import ModelPrice
 from ragprism.models import Dataset, Document
 from ragprism.retrieval import ScoredChunk, query_terms
 from ragprism.retrieval.analysis import index_terms
+from ragprism.services.model_usage import record_usage
 from ragprism.tracing import NoopTrace
 
 if TYPE_CHECKING:
@@ -146,7 +148,7 @@ def retrieve(
             "embed-query", kind="embedding", input=request.question, model=embedder.model_name
         ) as obs:
             embedded = embedder.embed_query(request.question)
-            obs.update(usage=embedded.usage.as_details())
+            record_usage(obs, embedded.usage, state.models.price(embedder))
         with step.observation("search", input=request.question) as obs:
             found = state.store.search(
                 tenant_id,
@@ -162,14 +164,18 @@ def retrieve(
             )
             obs.update(output={"candidates": len(found)})
         if reranker is not None:
-            found = _rerank(step, reranker, request, found)
+            found = _rerank(step, reranker, request, found, state.models.price(reranker))
         result = _page(session, tenant_id, request, found)
         step.update(output={"total": result.total, "chunk_ids": [c["id"] for c in result.chunks]})
     return result
 
 
 def _rerank(
-    step: Observation, reranker: RerankModel, request: RetrievalRequest, found: list[ScoredChunk]
+    step: Observation,
+    reranker: RerankModel,
+    request: RetrievalRequest,
+    found: list[ScoredChunk],
+    price: ModelPrice | None,
 ) -> list[ScoredChunk]:
     """The best candidates rescored with the rerank model, above the threshold, best first."""
     limit = min(request.top_k, max(RERANK_LIMIT, request.page * request.page_size))
@@ -178,7 +184,8 @@ def _rerank(
         "rerank", kind="generation", input=request.question, model=reranker.model_name
     ) as obs:
         ranked = reranker.rerank(request.question, [c.content for c in candidates])
-        obs.update(usage=ranked.usage.as_details(), output={"results": len(ranked.results)})
+        obs.update(output={"results": len(ranked.results)})
+        record_usage(obs, ranked.usage, price)
     scores = dict(ranked.results)
     weight = request.vector_similarity_weight
     rescored = sorted(

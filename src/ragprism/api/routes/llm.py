@@ -30,6 +30,9 @@ class AddLlmIn(BaseModel):
     api_key: str | None = Field(default=None, max_length=1024)
     max_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
     verify: bool = True
+    # Not in RAGFlow: USD per 1M tokens, for the cost of traced calls.
+    input_price: float | None = Field(default=None, strict=True)
+    output_price: float | None = Field(default=None, strict=True)
 
 
 class DeleteLlmIn(BaseModel):
@@ -84,19 +87,23 @@ def add_llm(
         api_key=body.api_key,
         max_tokens=body.max_tokens,
         verify=body.verify,
+        input_price=body.input_price,
+        output_price=body.output_price,
     )
     return ok({"llm_id": f"{row.llm_name}@{row.llm_factory}", "model_type": row.model_type})
 
 
 @router.get("/v1/llm/my_llms")
 def my_llms(principal: CurrentPrincipal, session: SessionDep, state: StateDep) -> dict[str, Any]:
-    """The tenant's models by provider; API keys are never returned."""
+    """The tenant's models by provider, with their prices (USD per 1M tokens; the built-in
+    models are free); API keys are never returned."""
+    free = {"used_token": 0, "input_price": 0.0, "output_price": 0.0}
     grouped: dict[str, dict[str, Any]] = {
         BUILTIN_FACTORY: {
             "tags": "LLM,TEXT EMBEDDING",
             "llm": [
-                {"type": "chat", "name": "builtin-extractive", "used_token": 0},
-                {"type": "embedding", "name": "builtin-hashing", "used_token": 0},
+                {"type": "chat", "name": "builtin-extractive", **free},
+                {"type": "embedding", "name": "builtin-hashing", **free},
             ],
         }
     }
@@ -110,6 +117,8 @@ def my_llms(principal: CurrentPrincipal, session: SessionDep, state: StateDep) -
                 "has_api_key": row.api_key_enc is not None,
                 "used_token": row.used_tokens,
                 "max_tokens": row.max_tokens,
+                "input_price": row.input_price,
+                "output_price": row.output_price,
             }
         )
     for entry in grouped.values():
