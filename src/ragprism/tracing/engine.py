@@ -9,6 +9,7 @@ facade (Tracer/Trace/Observation) ─► private TracerProvider + TenantSampler
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Mapping
@@ -240,10 +241,15 @@ class TracingEngine:
             self._stats.for_tenant(tenant_id).drop("config removed", dropped)
 
     def _housekeeping(self) -> None:
-        """Notice spooled batches (ours after a restart, or another process's)."""
+        """Notice spooled batches (ours after a restart, or another process's), and take
+        back the leases of processes that died while sending one."""
         pool, spool = self._pool, self._spool
         if pool is None or spool is None or not self._cache.loaded:
             return
+        try:
+            spool.recover()
+        except sqlite3.Error:
+            log.exception("cannot recover leases in the trace spool")
         for tenant_id in spool.tenants():
             if self._cache.active(tenant_id) is None:
                 self._discard(tenant_id)

@@ -5,13 +5,24 @@ plain POST. Each tenant has a byte budget: beyond it the oldest rows are dropped
 counted. A row is removed only after Langfuse accepted it. Several processes may share
 the file: a worker *claims* the oldest row of a tenant with a lease before sending it,
 so two processes never replay the same row at once.
+
+Commits survive the death of the process (``kill -9`` included: WAL, ``synchronous=NORMAL``
+loses nothing to a process crash, only possibly the last commits to a power cut). A lease
+names its owner, and each owner holds an exclusive ``flock`` on its own file in
+``<spool>.owners/`` while it runs; the kernel drops that lock when the process dies,
+however it dies. So leases of a dead owner are given back at once (at start-up and in
+the periodic housekeeping) instead of blocking their rows until the lease expires, while
+a live process's lease is never taken over. Without ``fcntl`` leases just expire.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from ragprism.tracing.sender import Batch, BatchKind
@@ -26,10 +37,75 @@ CREATE TABLE IF NOT EXISTS batches (
     size INTEGER NOT NULL,
     created REAL NOT NULL,
     lease_until REAL NOT NULL DEFAULT 0,
+    owner TEXT NOT NULL DEFAULT '',
     payload BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS batches_by_tenant ON batches (tenant_id, id);
 """
+_OWNER_INDEX = "CREATE INDEX IF NOT EXISTS batches_by_owner ON batches (owner) WHERE owner != ''"
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: leases only expire
+    fcntl = None  # type: ignore[assignment]
+
+
+class _Owners:
+    """Which users of the spool file are alive: each holds an exclusive ``flock`` on
+    ``<directory>/<token>`` for as long as it runs."""
+
+    def __init__(self, directory: Path) -> None:
+        self.token = uuid.uuid4().hex
+        self._dir = directory
+        self._fd: int | None = None
+        if fcntl is None:
+            return
+        directory.mkdir(mode=0o700, exist_ok=True)
+        # Lock under a temporary name, then rename: nobody ever sees our file unlocked.
+        temporary = directory / f"{self.token}.new"
+        fd = os.open(temporary, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(temporary, directory / self.token)
+        self._fd = fd
+
+    def alive(self, token: str) -> bool:
+        """False only when ``token``'s process is certainly gone (its file is then removed)."""
+        if token == self.token or fcntl is None or not token.isalnum():
+            return True
+        path = self._dir / token
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            return False  # its owner died and someone already cleaned up
+        except OSError:
+            return True  # cannot tell: its leases expire instead
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True  # locked: the owner runs
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            return False
+        finally:
+            os.close(fd)
+
+    def others(self) -> list[str]:
+        """Tokens of the other owner files (dead ones included, until cleaned up)."""
+        if fcntl is None:
+            return []
+        try:
+            names = os.listdir(self._dir)
+        except OSError:
+            return []
+        return [name for name in names if name.isalnum() and name != self.token]
+
+    def close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                (self._dir / self.token).unlink()
+            os.close(self._fd)
+            self._fd = None
 
 
 class SpanSpool:
@@ -46,7 +122,14 @@ class SpanSpool:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(batches)")}
+        if "owner" not in columns:  # a spool written by an older version
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it
+                self._db.execute("ALTER TABLE batches ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+        self._db.execute(_OWNER_INDEX)
+        self._owners = _Owners(path.with_name(path.name + ".owners"))
         self._closed = False
+        self.recover()
 
     def put(self, tenant_id: str, batch: Batch) -> tuple[int, int]:
         """Store ``batch``; returns its row id and how many items the budget pushed out
@@ -106,8 +189,8 @@ class SpanSpool:
                 ).fetchone()
                 if row is not None:
                     self._db.execute(
-                        "UPDATE batches SET lease_until = ? WHERE id = ?",
-                        (now + self.lease, row[0]),
+                        "UPDATE batches SET lease_until = ?, owner = ? WHERE id = ?",
+                        (now + self.lease, self._owners.token, row[0]),
                     )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -121,7 +204,31 @@ class SpanSpool:
 
     def release(self, spool_id: int) -> None:
         """Give a claimed batch back (its send failed); it stays first in line."""
-        self._write("UPDATE batches SET lease_until = 0 WHERE id = ?", (spool_id,))
+        self._write("UPDATE batches SET lease_until = 0, owner = '' WHERE id = ?", (spool_id,))
+
+    def recover(self) -> int:
+        """Give back the leases of owners that died (a ``kill -9`` or a crash while a batch
+        was being sent), so their batches are replayed now, in order, rather than after
+        the lease expires. Returns how many batches were given back."""
+        with self._lock:
+            if self._closed:
+                return 0
+            rows = self._db.execute(
+                "SELECT DISTINCT owner FROM batches WHERE owner != '' AND lease_until >= ?",
+                (time.time(),),
+            ).fetchall()
+        leased = {str(row[0]) for row in rows}
+        dead = [t for t in leased | set(self._owners.others()) if not self._owners.alive(t)]
+        released = 0
+        for token in dead:
+            with self._lock:
+                if self._closed:
+                    break
+                cursor = self._db.execute(
+                    "UPDATE batches SET lease_until = 0, owner = '' WHERE owner = ?", (token,)
+                )
+                released += max(cursor.rowcount, 0)
+        return released
 
     def delete(self, spool_id: int) -> None:
         """Forget a batch Langfuse accepted."""
@@ -178,3 +285,4 @@ class SpanSpool:
             if not self._closed:
                 self._closed = True
                 self._db.close()
+                self._owners.close()
