@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ class FakeLangfuseProcess:
 
     def __init__(self) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "_fake_langfuse_process.py")],
+            [sys.executable, str(ROOT / "bench" / "_fake_langfuse_process.py"), "--serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -41,14 +42,43 @@ class FakeLangfuseProcess:
     def add_project(self, public: str, secret: str, project_id: str) -> None:
         self._ask(f"add {public} {secret} {project_id}")
 
-    def count(self) -> int:
-        return int(self._ask("count"))
+    def count(self, project_id: str | None = None) -> int:
+        """Spans received so far, all or those of one project."""
+        return int(self._ask(f"count {project_id}" if project_id else "count"))
 
     def cpu(self) -> float:
         return float(self._ask("cpu"))
 
     def clear(self) -> None:
         self._ask("clear")
+
+    # Faults (see tests/support/langfuse_server.py); ``endpoint`` is an ENDPOINTS name
+    # ("otel", "projects", ...), None for every endpoint.
+    def latency(self, seconds: float, endpoint: str | None = None) -> None:
+        self._ask(f"latency {seconds} {endpoint or ''}")
+
+    def hang(self, endpoint: str | None = None) -> None:
+        self._ask(f"hang {endpoint or ''}")
+
+    def status(self, code: int, endpoint: str | None = None) -> None:
+        self._ask(f"status {code} {endpoint or ''}")
+
+    def clear_faults(self) -> None:
+        """Remove every fault and release hung requests."""
+        self._ask("clear_faults")
+
+    def hanging(self) -> int:
+        """Requests currently held by a hang fault."""
+        return int(self._ask("hanging"))
+
+    def requests(self, endpoint: str | None = None) -> int:
+        """Requests handled so far (all, or for one endpoint)."""
+        return int(self._ask(f"requests {endpoint or ''}"))
+
+    def span_ids(self) -> tuple[int, dict[str, int]]:
+        """Spans received (duplicates included) and the distinct span ids of each trace."""
+        data = json.loads(self._ask("span_ids"))
+        return int(data["spans"]), {str(k): int(v) for k, v in data["traces"].items()}
 
     def wait_for(self, n: int, timeout: float) -> int:
         deadline = time.monotonic() + timeout

@@ -716,6 +716,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, a kept-alive connection waits
+    # for the client's delayed ACK (~40 ms) before the body.
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:

@@ -1,0 +1,174 @@
+"""Overhead of tracing on chat completions: tracing on vs off, through the real server.
+
+``ragprism serve`` runs as a child process (SQLite in a temporary data directory) and the
+Langfuse test server in another, so neither this client's nor the test server's CPU is
+counted. Two tenants get the same dataset (a few small documents, parsed, so retrieval
+embeds the question and searches) and the same assistant on the built-in models. One
+tenant has no Langfuse configuration (tracing off); the other has one (enabled,
+sample_rate 1: every completion is a traced ``ragflow-chat`` with five observations).
+Halfway through, the roles swap (the configuration moves to the other tenant), so a
+difference between the two tenants' data cannot pass for tracing overhead.
+
+Completions are non-streamed ``POST /api/v1/chats/{id}/completions`` (a new session
+each, as a RAGFlow client without ``session_id`` does). Two measures, each made in both
+halves:
+
+* latency: small blocks of 10 completions alternate on/off/off/on..., so load drift from
+  other work on the machine cancels out. The export of a traced block's spans runs in the
+  background and can overlap the next untraced block; that is at most half the export
+  cost (~0.1 ms) moved from "on" to "off".
+* CPU: blocks of 50 completions, each followed by the same pause, longer than
+  ``RAGPRISM_TRACE_FLUSH_INTERVAL``, so the export of the block's spans (encoding, gzip,
+  HTTP) falls inside the block's reading. CPU is the server process's user + system time
+  (psutil), read before and after each block.
+
+Prints p50/p95 latency per mode and their ratio (goal ≤ 1.05), the server CPU added per
+request (goal ≤ 0.5 ms), and the spans the test server received (so "on" is really on).
+Run: ``.venv/bin/python bench/tracing_overhead.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+import uuid
+
+from _common import FakeLangfuseProcess
+from _live_server import QUESTIONS, LiveServer, Tenant, percentile
+
+LATENCY_ROUNDS = 14  # per half: each round one "on" and one "off" block, order alternating
+LATENCY_BLOCK = 10
+CPU_ROUNDS = 6  # per half
+CPU_BLOCK = 40
+WARMUP = 20
+SETTLE = 0.8  # seconds after each CPU block: > flush interval (0.5 s) + one export
+
+
+def run_block(
+    tenant: Tenant, traced: bool, size: int, offset: int, answers: list[int]
+) -> list[float]:
+    """``size`` completions; their latencies. Checks that "on" answers carry a trace id."""
+    latencies: list[float] = []
+    for i in range(size):
+        elapsed, answer = tenant.ask(QUESTIONS[(offset + i) % len(QUESTIONS)])
+        if bool(answer.get("trace_id")) != traced:
+            raise RuntimeError(f"trace_id {answer.get('trace_id')!r}, expected traced={traced}")
+        answers[traced] += 1
+        latencies.append(elapsed)
+    return latencies
+
+
+def main() -> None:
+    load = os.getloadavg()
+    print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+          f"on {os.cpu_count()} CPUs")  # fmt: skip
+    langfuse = FakeLangfuseProcess()
+    server = LiveServer()
+    tenants: list[Tenant] = []
+    lat: dict[bool, list[float]] = {True: [], False: []}
+    cpu_lat: dict[bool, list[float]] = {True: [], False: []}  # latencies of the CPU blocks
+    cpu_during: dict[bool, float] = {True: 0.0, False: 0.0}
+    cpu_total: dict[bool, float] = {True: 0.0, False: 0.0}
+    round_ratios: list[float] = []
+    cpu_diffs: list[float] = []  # per CPU round: (on - off) ms per request, incl. export
+    answers = [0, 0]  # untraced, traced
+    try:
+        tenants = [Tenant(server, "a"), Tenant(server, "b")]
+        keys = []
+        for tenant in tenants:
+            tenant.build_chat()
+            public, secret = f"pk-{uuid.uuid4().hex}", f"sk-{uuid.uuid4().hex}"
+            project = uuid.uuid4().hex[:12]
+            langfuse.add_project(public, secret, project)
+            keys.append((public, secret, project))
+        expected = {project: 0 for _, _, project in keys}
+        spans_per_trace = 0
+        for half in (0, 1):
+            on, off = tenants[half], tenants[1 - half]
+            public, secret, project = keys[half]
+            if half == 1:
+                tenants[0].delete_langfuse()
+            on.set_langfuse(langfuse.url, public, secret, enabled=True)
+            before = answers[True]
+            for tenant in (on, off):  # warm-up, not measured
+                run_block(tenant, tenant is on, WARMUP, 0, answers)
+            for r in range(LATENCY_ROUNDS):
+                p50s = {}
+                for traced in (True, False) if r % 2 == 0 else (False, True):
+                    block = run_block(on if traced else off, traced, LATENCY_BLOCK, r, answers)
+                    lat[traced] += block
+                    p50s[traced] = statistics.median(block)
+                round_ratios.append(p50s[True] / p50s[False])
+            time.sleep(SETTLE)
+            for r in range(CPU_ROUNDS):
+                used = {}
+                for traced in (True, False) if r % 2 == 0 else (False, True):
+                    cpu = server.cpu()
+                    block = run_block(on if traced else off, traced, CPU_BLOCK, r, answers)
+                    cpu_during[traced] += server.cpu() - cpu
+                    time.sleep(SETTLE)
+                    used[traced] = server.cpu() - cpu
+                    cpu_total[traced] += used[traced]
+                    cpu_lat[traced] += block
+                cpu_diffs.append((used[True] - used[False]) / CPU_BLOCK * 1e3)
+            expected[project] += answers[True] - before
+            # Every span of this half delivered before the configuration moves on.
+            deadline = time.monotonic() + 30
+            if spans_per_trace == 0:
+                while langfuse.count(project) % expected[project] and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                spans_per_trace = langfuse.count(project) // expected[project]
+            want = expected[project] * spans_per_trace
+            while langfuse.count(project) < want and time.monotonic() < deadline:
+                time.sleep(0.1)
+        status = tenants[1].langfuse_status()["status"]["exporter"]
+        received = {project: langfuse.count(project) for project in expected}
+        threads = server.threads()
+    finally:
+        for tenant in tenants:
+            tenant.close()
+        server.close()
+        langfuse.close()
+
+    n = len(lat[True])
+    n_cpu = len(cpu_lat[True])
+    print(f"\nlatency: {n} traced + {n} untraced completions (non-streamed, new session each), "
+          f"{len(round_ratios)} interleaved rounds of {LATENCY_BLOCK}; "
+          f"CPU: {n_cpu} + {n_cpu} in blocks of {CPU_BLOCK}; "
+          f"server threads: {threads}")  # fmt: skip
+    print(f"{'':14}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}{'CPU ms/req':>12}"
+          f"{'CPU ms/req incl. export':>25}{'CPU blocks p50 ms':>19}")  # fmt: skip
+    for traced in (False, True):
+        values = lat[traced]
+        print(
+            f"{'tracing ' + ('on' if traced else 'off'):14}{percentile(values, 50) * 1e3:>9.2f}"
+            f"{percentile(values, 95) * 1e3:>9.2f}{statistics.fmean(values) * 1e3:>9.2f}"
+            f"{cpu_during[traced] / n_cpu * 1e3:>12.2f}{cpu_total[traced] / n_cpu * 1e3:>25.2f}"
+            f"{percentile(cpu_lat[traced], 50) * 1e3:>19.2f}"
+        )
+    p50 = percentile(lat[True], 50) / percentile(lat[False], 50)
+    p95 = percentile(lat[True], 95) / percentile(lat[False], 95)
+    mean = statistics.fmean(lat[True]) / statistics.fmean(lat[False])
+    cpu_p50 = percentile(cpu_lat[True], 50) / percentile(cpu_lat[False], 50)
+    print(f"ratio on/off: p50 {p50:.3f}, p95 {p95:.3f}, mean {mean:.3f}; median of the "
+          f"{len(round_ratios)} per-round p50 ratios {statistics.median(round_ratios):.3f} "
+          f"(range {min(round_ratios):.3f}–{max(round_ratios):.3f}); "
+          f"CPU blocks p50 {cpu_p50:.3f}  [goal ≤ 1.05]")  # fmt: skip
+    added = (cpu_during[True] - cpu_during[False]) / n_cpu * 1e3
+    added_total = (cpu_total[True] - cpu_total[False]) / n_cpu * 1e3
+    stderr = statistics.stdev(cpu_diffs) / len(cpu_diffs) ** 0.5
+    print(f"server CPU added per traced request: {added:.3f} ms during the requests, "
+          f"{added_total:.3f} ms including the export (± {stderr:.3f} ms standard error over "
+          f"{len(cpu_diffs)} paired rounds)  [goal ≤ 0.5 ms]")  # fmt: skip
+    total_expected = sum(expected.values())
+    print(f"spans at the test server: {sum(received.values())} (expected {total_expected} traces "
+          f"× {spans_per_trace} spans = {total_expected * spans_per_trace}); "
+          f"second traced tenant's exporter: exported {status['exported']}, "
+          f"dropped {status['dropped']}, retried {status['retried']}")  # fmt: skip
+    load = os.getloadavg()
+    print(f"load average after the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
