@@ -13,7 +13,7 @@ from typing import IO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ragprism.tracing import Destination  # noqa: E402
+from ragprism.tracing import Destination, TracingEngine  # noqa: E402
 
 
 class FakeLangfuseProcess:
@@ -112,3 +112,30 @@ class StaticSource:
 
     def load(self) -> dict[str, Destination]:
         return dict(self._destinations)
+
+
+SYSTEM_PROMPT = "You are an intelligent assistant. Knowledge base:\n" + "chunk text " * 300
+MESSAGES = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "q?"}]
+ANSWER = "The answer, with a citation [ID:0]. " * 8
+
+
+def record_completion_trace(engine: TracingEngine, dest: Destination) -> None:
+    """What a ragprism completion records (the request path only; export is background)."""
+    with engine.tracer.trace(
+        "chat", tenant_id=dest.tenant_id, session_id=uuid.uuid4().hex, user_id="user-1",
+        input="q?", tags=["bench assistant", "builtin-extractive"],
+        metadata={"chat_id": "c" * 32, "dataset_ids": ["d" * 32]},
+    ) as trace:  # fmt: skip
+        with trace.observation("retrieval", kind="retriever", input="q?") as retrieval:
+            with retrieval.observation(
+                "embed-query", kind="embedding", model="builtin-hashing", input="q?"
+            ) as embed:
+                embed.update(usage={"input": 2})
+            with retrieval.observation("search", input="q?") as search:
+                search.update(output={"candidates": 4})
+            retrieval.update(output={"total": 4, "chunks": ["c" * 32] * 4})
+        with trace.observation(
+            "chat", kind="generation", model="builtin-extractive", input=MESSAGES
+        ) as generation:
+            generation.update(output=ANSWER, usage={"input": 500, "output": 60, "total": 560})
+        trace.update(output=ANSWER)

@@ -23,28 +23,24 @@ import logging
 import os
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psutil
-from _common import FakeLangfuseProcess, StaticSource, destination
+from _common import ANSWER, MESSAGES, FakeLangfuseProcess, StaticSource, destination
+from _common import record_completion_trace as ragprism_request
 from _live_server import QUESTIONS, LiveServer, Tenant, percentile
 from langfuse import Langfuse
 from opentelemetry import trace as otel_trace
 
-from ragprism.tracing import Destination, ExportStatsRegistry, TracingEngine
+from ragprism.tracing import ExportStatsRegistry, TracingEngine
 
 LATENCY = 0.020  # seconds added by the test server to every request
 ROUNDS = 10
 PER_BLOCK = 10
 TENANTS = 50
 COMPLETION_PAIRS = 60
-
-SYSTEM_PROMPT = "You are an intelligent assistant. Knowledge base:\n" + "chunk text " * 300
-MESSAGES = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "q?"}]
-ANSWER = "The answer, with a citation [ID:0]. " * 8
 
 
 STEPS: dict[str, list[float]] = {"Langfuse()": [], "auth_check()": [], "generation": []}
@@ -66,28 +62,6 @@ def ragflow_request(public: str, secret: str, host: str, clients: dict[str, Lang
     generation.end()
     for name, seconds in zip(STEPS, (t1 - t0, t2 - t1, time.perf_counter() - t2), strict=True):
         STEPS[name].append(seconds)
-
-
-def ragprism_request(engine: TracingEngine, dest: Destination) -> None:
-    """What a ragprism completion records (the request path only; export is background)."""
-    with engine.tracer.trace(
-        "chat", tenant_id=dest.tenant_id, session_id=uuid.uuid4().hex, user_id="user-1",
-        input="q?", tags=["bench assistant", "builtin-extractive"],
-        metadata={"chat_id": "c" * 32, "dataset_ids": ["d" * 32]},
-    ) as trace:  # fmt: skip
-        with trace.observation("retrieval", kind="retriever", input="q?") as retrieval:
-            with retrieval.observation(
-                "embed-query", kind="embedding", model="builtin-hashing", input="q?"
-            ) as embed:
-                embed.update(usage={"input": 2})
-            with retrieval.observation("search", input="q?") as search:
-                search.update(output={"candidates": 4})
-            retrieval.update(output={"total": 4, "chunks": ["c" * 32] * 4})
-        with trace.observation(
-            "chat", kind="generation", model="builtin-extractive", input=MESSAGES
-        ) as generation:
-            generation.update(output=ANSWER, usage={"input": 500, "output": 60, "total": 560})
-        trace.update(output=ANSWER)
 
 
 def timed(work: Callable[..., None], *args: Any) -> float:

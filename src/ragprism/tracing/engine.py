@@ -1,7 +1,7 @@
 """The tracing engine: one per process, composing the pieces of ``ragprism.tracing``.
 
-facade (Tracer/Trace/Observation) ─► private TracerProvider + TenantSampler
-  ─► TenantRouter.on_end ─► TenantQueue (per tenant, bounded) ─► Schedule
+facade (Tracer/Trace/Observation: sampled per trace, spans recorded in memory)
+  ─► the trace's Route ─► TenantQueue (per tenant, bounded) ─► Schedule
   ─► ExportPool (fixed threads) ─► Sender (OTLP/gzip, httpx) ─► Langfuse
                                  └► SpanSpool (SQLite) on failure, replayed later
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from ragprism import __version__
 from ragprism.security.host_policy import HostPolicy
@@ -30,9 +30,10 @@ from ragprism.tracing.destinations import (
 from ragprism.tracing.export import ExportPool
 from ragprism.tracing.facade import Tracer, TraceRuntime
 from ragprism.tracing.metrics import make_registry, render
+from ragprism.tracing.otlp import TraceAttributes
 from ragprism.tracing.queues import Schedule, TenantQueue
 from ragprism.tracing.retry import RetryPolicy
-from ragprism.tracing.router import RootRequest, Route, TenantRouter, TenantSampler
+from ragprism.tracing.router import Route
 from ragprism.tracing.sender import Sender
 from ragprism.tracing.spool import SpanSpool
 from ragprism.tracing.stats import ExportStatsRegistry
@@ -77,11 +78,9 @@ class TracingEngine:
         self._retry = retry or RetryPolicy()
         self._lock = threading.Lock()
         self._queues: dict[str, TenantQueue] = {}
-        self._routes: dict[int, Route] = {}
         self._schedule = Schedule()
         self._cache = DestinationCache(source, self._on_destinations)
-        self._provider = TracerProvider(
-            sampler=TenantSampler(self._admit),
+        self._runtime = TraceRuntime(
             resource=Resource(
                 {
                     "service.name": "ragprism",
@@ -89,15 +88,9 @@ class TracingEngine:
                     "langfuse.release": release,
                 }
             ),
-            shutdown_on_exit=False,
-            span_limits=SpanLimits(max_span_attributes=512, max_events=128, max_links=16),
-        )
-        self.router = TenantRouter(self._routes)
-        self._provider.add_span_processor(self.router)
-        self._runtime = TraceRuntime(
-            tracer=self._provider.get_tracer("ragprism", release),
+            scope=InstrumentationScope("ragprism", release),
             cache=self._cache,
-            routes=self._routes,
+            route=self._route,
             prefix=trace_prefix,
             release=release,
             max_chars=max_field_chars,
@@ -157,7 +150,6 @@ class TracingEngine:
         end = time.monotonic() + deadline
         pool, spool = self._pool, self._spool
         if pool is None or spool is None or self._sender is None or self._refresher is None:
-            self._provider.shutdown()
             return
         self._refresher.stop()
         self.flush(max(0.0, (end - time.monotonic()) * 0.8))
@@ -169,7 +161,6 @@ class TracingEngine:
             pool.spool_pending(tenant_id)
         self._sender.close()
         spool.close()
-        self._provider.shutdown()
 
     def invalidate(self, tenant_id: str) -> None:
         """This process changed ``tenant_id``'s configuration: reload it now."""
@@ -194,9 +185,8 @@ class TracingEngine:
                 )
             return queue
 
-    def _admit(self, root: RootRequest, trace_id: int) -> bool:
-        self._routes[trace_id] = Route(self._queue_for(root.destination.tenant_id), root.trace)
-        return True
+    def _route(self, destination: Destination, trace: TraceAttributes) -> Route:
+        return Route(self._queue_for(destination.tenant_id), trace)
 
     def _enqueue_score(self, destination: Destination, payload: dict[str, Any]) -> bool:
         if not self._runtime.accepting:
