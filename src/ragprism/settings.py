@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         default=300, ge=0, description="Minimum seconds between background re-validations."
     )
     trace_prefix: str = Field(default="ragflow-", description="Prefix of every trace name.")
+    metrics_token: str = Field(
+        default="",
+        description="Bearer token `GET /metrics` requires; empty: no token (restrict it at "
+        "the network edge).",
+        repr=False,
+    )
     trace_flush_interval: float = Field(
         default=0.5,
         gt=0,

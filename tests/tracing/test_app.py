@@ -105,3 +105,18 @@ def test_delete_stops_tracing_at_once_and_counts_dropped(
     )
     assert app_state.tracing.flush(2.0)
     assert fake_langfuse.request_count("otel") == 0
+
+
+def test_metrics_token_is_required_when_set(settings: Settings, database: Database) -> None:
+    state = AppState.build(settings.model_copy(update={"metrics_token": "scrape-secret"}), database)
+    with TestClient(create_app(state=state)) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "scrape-secret"}):
+            refused = client.get("/metrics", headers=headers)
+            assert refused.status_code == 401
+            assert refused.json()["code"] == 401
+            assert "Bearer" in refused.json()["message"]
+        scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+        assert scraped.status_code == 200
+        assert scraped.headers["content-type"].startswith("text/plain")
+    if state.langfuse.revalidator is not None:
+        state.langfuse.revalidator.shutdown()
