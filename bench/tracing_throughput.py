@@ -5,10 +5,11 @@ inputs/outputs that differ from span to span) go to the Langfuse test server run
 child process. Two measures, each side by side:
 
 * burst: spans are created and exported at once (the app's span creation shares the
-  CPU and GIL with the exporter);
+  CPU and GIL with the exporter; stock: the SDK's ``Tracer.start_span``, ragprism: its
+  tracer facade, which records spans without the SDK's span machinery);
 * export only: the same spans, created beforehand, are handed to the processor (stock:
-  ``BatchSpanProcessor.on_end``; ragprism: the tenant queue, as ``TenantRouter.on_end``
-  does) as fast as possible.
+  ``BatchSpanProcessor.on_end``; ragprism: the tenant queue, as an ending span does) as
+  fast as possible.
 
 Prints delivered spans/s, CPU µs per span of this process, the server's own decode cost,
 delivered and dropped counts, and the ratios. The stock processor is tuned as in the
