@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ragprism.errors import DataError, InvalidArgument, RagprismError, RetCode
-from ragprism.rag import parsing
 from ragprism.rag.parsing import (
     SECTION_SEPARATOR,
     SUPPORTED_EXTENSIONS,
@@ -28,6 +27,7 @@ from ragprism.rag.parsing import (
     normalise_whitespace,
     parse_document,
 )
+from ragprism.rag.readers import word
 
 # Hostile inputs must fail fast; a hang shows up as a timeout, not a slow pass.
 fails_fast = pytest.mark.timeout(10)
@@ -403,7 +403,7 @@ def test_corrupt_files_give_a_clean_data_error(data: bytes, filename: str, messa
 
 @fails_fast
 def test_docx_zip_bomb_is_refused_before_inflating(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parsing, "MAX_DOCX_UNCOMPRESSED_BYTES", 1_000_000)
+    monkeypatch.setattr(word, "MAX_DOCX_UNCOMPRESSED_BYTES", 1_000_000)
     bomb = make_zip({"[Content_Types].xml": b"<x/>", "word/document.xml": b"\x00" * 2_000_000})
     with pytest.raises(DocumentTooLarge, match=r"bomb\.docx expands to more than 0 MiB"):
         parse_document(bomb, "bomb.docx")
