@@ -5,13 +5,26 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from ragprism.api.state import AppState
+from ragprism.llm import RetryPolicy
 from ragprism.services.parse_worker import wait_for_parsing
 
 API = "/api/v1"
 MISSING_ID = "0123456789abcdef0123456789abcdef"
+
+
+def fail_fast_models(
+    state: AppState, monkeypatch: pytest.MonkeyPatch, timeout: float = 2.0
+) -> None:
+    """Model provider calls in a test fail fast: a short timeout and no retries."""
+    monkeypatch.setattr(
+        state.models,
+        "_connection_options",
+        lambda verify=False: {"timeout": timeout, "retry": RetryPolicy(attempts=1)},
+    )
 
 
 def pdf_bytes(*pages: str) -> bytes:

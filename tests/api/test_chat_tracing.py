@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,8 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ragprism.api.state import AppState
-from ragprism.llm import RetryPolicy
 from tests.api.chat_support import ChatApi, sse_payloads
+from tests.api.rag_support import fail_fast_models
+from tests.api.trace_support import trace_spans, traced
 from tests.conftest import Accounts
 from tests.support.langfuse_server import FakeLangfuse
 from tests.support.openai_server import FakeOpenAI
@@ -51,11 +51,7 @@ def fake_model(
     api: ChatApi, state: AppState, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> str:
     """The fake provider's chat model added for the tenant (short timeout, no retries)."""
-    monkeypatch.setattr(
-        state.models,
-        "_connection_options",
-        lambda verify=False: {"timeout": 0.5, "retry": RetryPolicy(attempts=1)},
-    )
+    fail_fast_models(state, monkeypatch, timeout=0.5)
     api.client.post(
         "/v1/llm/add_llm",
         headers=api.headers,
@@ -69,28 +65,6 @@ def fake_model(
         },
     ).raise_for_status()
     return FAKE_MODEL
-
-
-def traced(api: ChatApi, lf: FakeLangfuse) -> str:
-    """Configure the tenant's Langfuse project on the fake server; its project id."""
-    public, secret = f"pk-lf-{uuid.uuid4()}", f"sk-lf-{uuid.uuid4()}"
-    project_id = f"p-{uuid.uuid4().hex[:8]}"
-    lf.add_project(public, secret, project_id=project_id)
-    body = {"public_key": public, "secret_key": secret, "host": lf.url}
-    assert api.call("PUT", "/langfuse/api-key", json=body)["code"] == 0
-    return project_id
-
-
-def spans_of(
-    state: AppState, lf: FakeLangfuse, project_id: str, trace_id: str, n: int
-) -> dict[str, dict[str, Any]]:
-    """The ``n`` spans of one trace, by name (names are unique in a chat trace)."""
-    assert state.tracing.flush(5.0)
-    lf.wait_for_spans(n, project_id=project_id)
-    spans = lf.spans(project_id, trace_id=trace_id)
-    by_name = {s["name"]: s for s in spans}
-    assert len(by_name) == len(spans) == n, [s["name"] for s in spans]
-    return by_name
 
 
 def attr(span: dict[str, Any], key: str) -> Any:
@@ -122,7 +96,7 @@ def test_non_stream_completion_is_one_chat_trace(
     assert response.headers["X-Trace-Id"] == trace_id
     assert data["trace_url"].endswith(f"/project/{project_id}/traces/{trace_id}")
 
-    spans = spans_of(state, fake_langfuse, project_id, trace_id, 5)
+    spans = trace_spans(state, fake_langfuse, project_id, trace_id, 5)
     assert fake_langfuse.span_tree(trace_id, project_id) == CHAT_TREE
     types = {name: attr(span, TYPE) for name, span in spans.items()}
     assert types == {
@@ -184,7 +158,7 @@ def test_stream_completion_trace_and_ids_in_every_event(
     assert {a["trace_id"] for a in answers} == {header}
     assert all(a["trace_url"].endswith(f"/traces/{header}") for a in answers)
 
-    spans = spans_of(state, fake_langfuse, project_id, header, 5)
+    spans = trace_spans(state, fake_langfuse, project_id, header, 5)
     assert fake_langfuse.span_tree(header, project_id) == CHAT_TREE
     user_id = attr(spans["ragflow-chat"], "user.id")
     assert user_id
@@ -219,7 +193,7 @@ def test_provider_failure_marks_the_generation_error(
         payloads = sse_payloads(r.iter_lines())
     assert payloads[-2]["code"] != 0
     assert payloads[-2]["data"]["trace_id"] == trace_id
-    spans = spans_of(state, fake_langfuse, project_id, trace_id, 5)
+    spans = trace_spans(state, fake_langfuse, project_id, trace_id, 5)
     generation = spans["chat"]
     assert attr(generation, "langfuse.observation.level") == "ERROR"
     assert attr(generation, "langfuse.observation.status_message")
@@ -243,7 +217,7 @@ def test_client_disconnect_still_ends_the_generation(
     assert stored["status"] == "disconnected"
     assert stored["trace_id"] == trace_id
 
-    spans = spans_of(state, fake_langfuse, project_id, trace_id, 5)
+    spans = trace_spans(state, fake_langfuse, project_id, trace_id, 5)
     assert fake_langfuse.span_tree(trace_id, project_id) == CHAT_TREE
     generation = spans["chat"]
     assert generation["end_time_unix_nano"] >= generation["start_time_unix_nano"] > 0
@@ -263,7 +237,7 @@ def test_empty_response_path_ends_the_trace(
     )
     data = response.json()["data"]
     assert data["answer"] == "Nothing found."
-    spans = spans_of(state, fake_langfuse, project_id, data["trace_id"], 4)
+    spans = trace_spans(state, fake_langfuse, project_id, data["trace_id"], 4)
     assert set(spans) == {"ragflow-chat", "retrieval", "embed-query", "search"}
     assert value(spans["ragflow-chat"], "langfuse.observation.output") == ("Nothing found.")
 
@@ -290,7 +264,7 @@ def test_openai_route_carries_the_trace_id(
         trace_id = completion["trace_id"]
         assert response.headers["X-Trace-Id"] == trace_id
         assert completion["trace_url"].endswith(f"/project/{project_id}/traces/{trace_id}")
-    spans = spans_of(state, fake_langfuse, project_id, trace_id, 5)
+    spans = trace_spans(state, fake_langfuse, project_id, trace_id, 5)
     assert fake_langfuse.span_tree(trace_id, project_id) == CHAT_TREE
     assert attr(spans["ragflow-chat"], "session.id") is None
 

@@ -11,9 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ragprism.api.state import AppState
-from ragprism.llm import RetryPolicy
 from tests.api.chat_support import ChatApi, sse_payloads
-from tests.api.rag_support import MISSING_ID
+from tests.api.rag_support import MISSING_ID, fail_fast_models
 from tests.conftest import Accounts
 from tests.support.openai_server import FakeOpenAI
 
@@ -42,11 +41,7 @@ def fake_model(
     api: ChatApi, state: AppState, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> str:
     """The fake provider's chat model added for the tenant, with a short timeout and no retries."""
-    monkeypatch.setattr(
-        state.models,
-        "_connection_options",
-        lambda verify=False: {"timeout": 0.5, "retry": RetryPolicy(attempts=1)},
-    )
+    fail_fast_models(state, monkeypatch, timeout=0.5)
     api.client.post(
         "/v1/llm/add_llm",
         headers=api.headers,

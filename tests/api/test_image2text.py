@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ragprism.api.state import AppState
-from ragprism.llm import DEFAULT_IMAGE_PROMPT, RetryPolicy
-from tests.api.rag_support import Rag
+from ragprism.llm import DEFAULT_IMAGE_PROMPT
+from tests.api.rag_support import Rag, fail_fast_models
 from tests.api.trace_support import (
     COST,
     INPUT,
@@ -58,11 +58,7 @@ def openai_server() -> Iterator[FakeOpenAI]:
 def api(
     client: TestClient, accounts: Accounts, state: AppState, monkeypatch: pytest.MonkeyPatch
 ) -> Rag:
-    monkeypatch.setattr(
-        state.models,
-        "_connection_options",
-        lambda verify=False: {"timeout": 2.0, "retry": RetryPolicy(attempts=1)},
-    )
+    fail_fast_models(state, monkeypatch)
     return Rag(client, accounts.user("owner@example.com"), state)
 
 

@@ -414,13 +414,16 @@ def test_stale_status_is_revalidated_in_the_background(
         # The keys are revoked upstream and Langfuse hangs: GET still answers at once
         # (the check runs in the background and times out there).
         fake_langfuse.add_project(body["public_key"], "sk-lf-rotated-elsewhere")
-        fake_langfuse.hang(endpoints="projects", times=1)
+        fake_langfuse.hang(endpoints="projects")
         assert client.get(PATHS[0], headers=headers).json()["data"]["status"]["validation"] == (
             "valid"
         )
         fake_langfuse.wait_for_hanging(1)
+        # Every check hangs while Langfuse does, so "unreachable" stays until it answers
+        # (a single hang would let the next GET's check overwrite it at once).
         status = _poll_status(client, headers, lambda s: s["validation"] == "unreachable")
         assert "did not answer" in status["message"]
+        fake_langfuse.clear_faults()
         status = _poll_status(client, headers, lambda s: s["validation"] == "invalid_keys")
         assert status["message"] == "Invalid Langfuse keys"
     state.close()

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ragprism.api.state import AppState
-from ragprism.llm import RetryPolicy
 from tests.api.chat_support import HANDBOOK, ChatApi
+from tests.api.rag_support import fail_fast_models
 from tests.api.trace_support import (
     COST,
     USAGE,
@@ -43,11 +43,7 @@ def openai_server() -> Iterator[FakeOpenAI]:
 def api(
     client: TestClient, accounts: Accounts, state: AppState, monkeypatch: pytest.MonkeyPatch
 ) -> ChatApi:
-    monkeypatch.setattr(
-        state.models,
-        "_connection_options",
-        lambda verify=False: {"timeout": 2.0, "retry": RetryPolicy(attempts=1)},
-    )
+    fail_fast_models(state, monkeypatch)
     return ChatApi(client, accounts.user("owner@example.com"), state)
 
 

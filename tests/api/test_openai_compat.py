@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ragprism.api.state import AppState
-from ragprism.llm import RetryPolicy
 from tests.api.chat_support import ChatApi, sse_payloads
+from tests.api.rag_support import fail_fast_models
 from tests.conftest import Accounts
 from tests.support.openai_server import FakeOpenAI
 
@@ -114,11 +114,7 @@ def test_history_and_validation(api: ChatApi) -> None:
 def test_provider_usage_and_errors(
     api: ChatApi, state: AppState, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        state.models,
-        "_connection_options",
-        lambda verify=False: {"timeout": 0.5, "retry": RetryPolicy(attempts=1)},
-    )
+    fail_fast_models(state, monkeypatch, timeout=0.5)
     with FakeOpenAI(api_key=None, reply="Twenty five days [ID:0].") as server:
         api.client.post(
             "/v1/llm/add_llm",

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from ragprism.api.app import create_app
 from ragprism.api.state import AppState
-from ragprism.llm import RetryPolicy, count_tokens
+from ragprism.llm import count_tokens
 from tests.api.chat_support import sse_payloads
-from tests.api.rag_support import Rag
+from tests.api.rag_support import Rag, fail_fast_models
 from tests.api.trace_support import (
     COST,
     INPUT,
@@ -51,12 +51,7 @@ def openai_server() -> Iterator[FakeOpenAI]:
 def api(
     client: TestClient, accounts: Accounts, state: AppState, monkeypatch: pytest.MonkeyPatch
 ) -> Rag:
-    # Provider calls fail fast in these tests: a short timeout and no retries.
-    monkeypatch.setattr(
-        state.models,
-        "_connection_options",
-        lambda verify=False: {"timeout": 2.0, "retry": RetryPolicy(attempts=1)},
-    )
+    fail_fast_models(state, monkeypatch)
     return Rag(client, accounts.user("owner@example.com"), state)
 
 
