@@ -121,3 +121,27 @@ def test_delete_chunks(rag: Rag, parsed: tuple[str, str]) -> None:
     dataset = rag.ok("GET", "/datasets", params={"id": dataset_id})[0]
     assert dataset["chunk_count"] == 0
     assert dataset["token_num"] == 0
+
+
+def test_later_sdks_patch_tags_and_delete_all(rag: Rag, parsed: tuple[str, str]) -> None:
+    """ragflow-sdk after 0.24 updates with PATCH and always sends ``tag_kwd`` and
+    ``delete_all``."""
+    dataset_id, document_id = parsed
+    path = f"/datasets/{dataset_id}/documents/{document_id}/chunks"
+    added = rag.ok(
+        "POST", path, json={"content": "Zebras graze.", "important_keywords": [], "tag_kwd": []}
+    )["chunk"]
+    tagged = rag.call("POST", path, json={"content": "Yaks.", "tag_kwd": ["animal"]})
+    assert tagged["code"] == 101
+    assert "tag_kwd" in tagged["message"]
+    rag.ok("PATCH", f"{path}/{added['id']}", json={"content": "Zebras graze at dawn."})
+    assert rag.chunks(dataset_id, document_id, id=added["id"])["chunks"][0]["content"] == (
+        "Zebras graze at dawn."
+    )
+    body: dict[str, object] = {"chunk_ids": None, "delete_all": False}
+    assert rag.ok("DELETE", path, json=body) == {"success_count": 0}
+    body = {"chunk_ids": [added["id"]], "delete_all": False}
+    assert rag.ok("DELETE", path, json=body) == {"success_count": 1}
+    body = {"chunk_ids": None, "delete_all": True}
+    assert rag.ok("DELETE", path, json=body) == {"success_count": 3}
+    assert rag.chunks(dataset_id, document_id)["total"] == 0

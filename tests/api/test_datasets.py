@@ -203,3 +203,17 @@ def test_bad_bodies_get_101_on_every_json_route(rag: Rag, raw: bytes) -> None:
         assert response.status_code == 200, (method, path, response.text)
         assert response.json()["code"] == 101, (method, path, response.json())
     assert rag.chunks(dataset_id, document_id)["total"] == 1  # nothing changed
+
+
+def test_delete_all_as_later_sdks_send_it(rag: Rag) -> None:
+    """ragflow-sdk after 0.24 always sends ``delete_all``: no ids then mean none, unless
+    it is true."""
+    a = rag.dataset("a")["id"]
+    rag.dataset("b")
+    body = {"ids": None, "delete_all": False}
+    assert rag.ok("DELETE", "/datasets", json=body) == {"success_count": 0}
+    body = {"ids": [a], "delete_all": False}
+    assert rag.ok("DELETE", "/datasets", json=body) == {"success_count": 1}
+    body = {"ids": None, "delete_all": True}
+    assert rag.ok("DELETE", "/datasets", json=body) == {"success_count": 1}
+    assert rag.ok("GET", "/datasets") == []

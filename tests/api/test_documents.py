@@ -211,3 +211,16 @@ def test_delete_documents(rag: Rag) -> None:
     assert dataset["chunk_count"] == 0
     rag.ok("DELETE", path, json={"ids": None})
     assert rag.ok("GET", path)["total"] == 0
+
+
+def test_later_sdks_patch_and_delete_all(rag: Rag) -> None:
+    """ragflow-sdk after 0.24 updates with PATCH and always sends ``delete_all``."""
+    dataset_id = rag.dataset()["id"]
+    a, _b = rag.upload(dataset_id, ("a.txt", b"apple"), ("b.txt", b"banana"))
+    path = f"/datasets/{dataset_id}/documents"
+    assert rag.ok("PATCH", f"{path}/{a['id']}", json={"name": "apple.txt"})["name"] == "apple.txt"
+    assert rag.ok("DELETE", path, json={"ids": None, "delete_all": False}) == {"success_count": 0}
+    body = {"ids": [a["id"]], "delete_all": False}
+    assert rag.ok("DELETE", path, json=body) == {"success_count": 1}
+    assert rag.ok("DELETE", path, json={"ids": None, "delete_all": True}) == {"success_count": 1}
+    assert rag.ok("GET", path)["total"] == 0

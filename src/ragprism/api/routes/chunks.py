@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ragprism.api.bulk_delete import ids_to_delete
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
 from ragprism.api.routes.documents import document_json
@@ -25,6 +26,16 @@ class ChunkIn(BaseModel):
     content: Content | None = None
     important_keywords: list[Term] = Field(default_factory=list, max_length=256)
     questions: list[Term] = Field(default_factory=list, max_length=256)
+    # ragflow-sdk after 0.24 always sends tags (RAGFlow's tag sets, which ragprism lacks):
+    # none is accepted, tags are refused rather than dropped.
+    tag_kwd: list[Term] = Field(default_factory=list, max_length=256)
+
+    @field_validator("tag_kwd")
+    @classmethod
+    def _no_tags(cls, value: list[str]) -> list[str]:
+        if value:
+            raise ValueError("tags are not supported")
+        return value
 
 
 class ChunkUpdateIn(BaseModel):
@@ -40,6 +51,7 @@ class ChunkIdsIn(BaseModel):
     chunk_ids: list[Annotated[str, Field(max_length=64)]] | None = Field(
         default=None, max_length=10_000
     )
+    delete_all: bool | None = None
 
 
 def chunk_json(chunk: Chunk, document: Document) -> dict[str, Any]:
@@ -119,6 +131,7 @@ def add_chunk(
 
 
 @router.put(_PATH + "/{chunk_id}")
+@router.patch(_PATH + "/{chunk_id}", include_in_schema=False)
 def update_chunk(
     dataset_id: str,
     document_id: str,
@@ -128,7 +141,8 @@ def update_chunk(
     session: SessionDep,
     state: StateDep,
 ) -> dict[str, Any]:
-    """Change a chunk's text, keywords, questions or availability."""
+    """Change a chunk's text, keywords, questions or availability (``ragflow-sdk`` ≤ 0.24
+    sends PUT, later releases PATCH)."""
     service.update(
         session,
         state,
@@ -153,7 +167,8 @@ def delete_chunks(
     state: StateDep,
     body: ChunkIdsIn | None = None,
 ) -> dict[str, Any]:
-    """Delete chunks by id (no ``chunk_ids``: all of the document's)."""
-    ids = body.chunk_ids if body is not None else None
+    """Delete chunks by id (no ``chunk_ids``: all of the document's, or with
+    ``delete_all`` all only when true)."""
+    ids = ids_to_delete(body.chunk_ids, body.delete_all) if body is not None else None
     deleted = service.delete(session, state, principal.tenant_id, dataset_id, document_id, ids)
     return ok({"success_count": deleted})

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ragprism.api.bulk_delete import ids_to_delete
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
 from ragprism.api.serialize import times
@@ -78,6 +79,7 @@ class DatasetUpdateIn(BaseModel):
 class IdsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ids: list[Annotated[str, Field(max_length=64)]] | None = Field(max_length=10_000)
+    delete_all: bool | None = None
 
 
 def dataset_json(dataset: Dataset) -> dict[str, Any]:
@@ -157,6 +159,8 @@ def update_dataset(
 def delete_datasets(
     body: IdsIn, principal: CurrentPrincipal, session: SessionDep, state: StateDep
 ) -> dict[str, Any]:
-    """Delete datasets by id (``null``: all of them), with their documents and chunks."""
-    deleted = service.delete(session, state, principal, body.ids)
+    """Delete datasets by id (``null``: all of them; with ``delete_all``: all only when
+    true), with their documents and chunks."""
+    ids = ids_to_delete(body.ids, body.delete_all)
+    deleted = service.delete(session, state, principal, ids)
     return ok({"success_count": len(deleted)})

@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from ragprism.api.bulk_delete import ids_to_delete
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
 from ragprism.api.routes.datasets import ChunkMethod
@@ -35,6 +36,7 @@ class DocumentUpdateIn(BaseModel):
 class IdsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ids: list[Id] | None = Field(default=None, max_length=10_000)
+    delete_all: bool | None = None
 
 
 class DocumentIdsIn(BaseModel):
@@ -134,6 +136,7 @@ def list_documents(
 
 
 @router.put("/datasets/{dataset_id}/documents/{document_id}")
+@router.patch("/datasets/{dataset_id}/documents/{document_id}", include_in_schema=False)
 def update_document(
     dataset_id: str,
     document_id: str,
@@ -142,7 +145,8 @@ def update_document(
     session: SessionDep,
     state: StateDep,
 ) -> dict[str, Any]:
-    """Rename, set ``meta_fields``, change the chunk method or parser config, enable."""
+    """Rename, set ``meta_fields``, change the chunk method or parser config, enable
+    (``ragflow-sdk`` ≤ 0.24 sends PUT, later releases PATCH)."""
     document = service.update(
         session,
         state,
@@ -175,8 +179,9 @@ def delete_documents(
     state: StateDep,
     body: IdsIn | None = None,
 ) -> dict[str, Any]:
-    """Delete documents by id (no ``ids``: all of the dataset's), with their chunks."""
-    ids = body.ids if body is not None else None
+    """Delete documents by id (no ``ids``: all of the dataset's, or with ``delete_all``
+    all only when true), with their chunks."""
+    ids = ids_to_delete(body.ids, body.delete_all) if body is not None else None
     deleted = service.delete(session, state, principal.tenant_id, dataset_id, ids)
     return ok({"success_count": len(deleted)})
 
