@@ -188,3 +188,92 @@ def test_healthz_needs_no_login(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
     assert response.json()["db"] == "ok"
+
+
+def test_later_sdk_spelling_maps_to_the_same_settings(api: ChatApi) -> None:
+    """ragflow-sdk after 0.24: icon, llm_id, llm_setting, prompt_config, top-level retrieval
+    settings, PATCH updates merged key by key; responses carry both spellings."""
+    dataset = api.dataset("kb")
+    chat = api.chat(
+        "later",
+        icon="data:image/png;base64,AA==",
+        dataset_ids=[dataset["id"]],
+        llm_id="builtin-extractive@Builtin",
+        llm_setting={"temperature": 0.5, "max_tokens": 256},
+        prompt_config={"prologue": "Hello", "quote": False},
+        vector_similarity_weight=0.6,
+        top_n=3,
+    )
+    assert chat["icon"] == chat["avatar"] == "data:image/png;base64,AA=="
+    assert chat["llm_id"] == chat["llm"]["model_name"] == "builtin-extractive@Builtin"
+    assert chat["llm_setting"]["temperature"] == chat["llm"]["temperature"] == 0.5
+    assert chat["llm_setting"]["top_p"] == 0.3
+    assert chat["prompt_config"]["prologue"] == chat["prompt"]["opener"] == "Hello"
+    assert chat["prompt_config"]["quote"] is False
+    assert chat["prompt_config"]["system"] == DEFAULT_SYSTEM_PROMPT
+    assert chat["vector_similarity_weight"] == 0.6
+    assert chat["prompt"]["keywords_similarity_weight"] == 0.4
+    assert chat["top_n"] == chat["prompt"]["top_n"] == 3
+    path = f"/chats/{chat['id']}"
+    updated = api.ok(
+        "PATCH", path, json={"llm_setting": {"top_p": 0.9}, "prompt_config": {"quote": True}}
+    )
+    assert updated["llm_setting"]["temperature"] == 0.5
+    assert updated["llm_setting"]["top_p"] == 0.9
+    assert updated["prompt_config"]["prologue"] == "Hello"
+    assert updated["prompt_config"]["quote"] is True
+    assert api.ok("PATCH", path, json={"name": "renamed", "top_k": 64})["prompt"]["top_k"] == 64
+    # The earlier spelling still reads and writes the same settings.
+    assert api.ok("PUT", path, json={"prompt": {"top_n": 5}})["top_n"] == 5
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x", "icon": "a", "avatar": "b"}, "icon"),
+        ({"name": "x", "llm_id": "m", "llm": {"model_name": "m"}}, "llm_id"),
+        ({"name": "x", "top_n": 3, "prompt": {"top_n": 4}}, "top_n"),
+        ({"name": "x", "llm_setting": {"top_p": 3}}, "llm_setting.top_p"),
+        ({"name": "x", "prompt_config": {"system": "no variable"}}, "knowledge"),
+        ({"name": "x", "vector_similarity_weight": 2}, "vector_similarity_weight"),
+    ],
+)
+def test_later_spelling_invalid_or_doubled_fields_are_101(
+    api: ChatApi, body: dict[str, object], field: str
+) -> None:
+    result = api.call("POST", "/chats", json=body)
+    assert result["code"] == 101, result
+    assert field in result["message"]
+
+
+def test_list_in_the_later_shape_when_asked_with_its_parameters(api: ChatApi) -> None:
+    """``keywords`` or ``owner_ids`` exist only in the later API, whose SDK reads
+    ``{"chats": [...], "total": n}``; without them the list stays bare."""
+    ids = [api.chat(name)["id"] for name in ("Front desk", "back office", "desk two")]
+    assert isinstance(api.ok("GET", "/chats"), list)
+    everything = api.ok("GET", "/chats", params={"keywords": ""})
+    assert [c["id"] for c in everything["chats"]] == ids[::-1]
+    assert everything["total"] == 3
+    page = api.ok("GET", "/chats", params={"keywords": "DESK", "page_size": 1, "desc": "false"})
+    assert [c["id"] for c in page["chats"]] == [ids[0]]
+    assert page["total"] == 2
+    by_name = api.ok("GET", "/chats", params={"keywords": "office", "name": "desk two"})
+    assert [c["id"] for c in by_name["chats"]] == [ids[2]]  # name wins, as in RAGFlow
+    assert api.ok("GET", "/chats", params={"id": MISSING_ID, "keywords": ""}) == {
+        "chats": [],
+        "total": 0,
+    }
+    tenant_id = everything["chats"][0]["tenant_id"]
+    mine = api.ok("GET", "/chats", params={"owner_ids": [tenant_id]})
+    assert mine["total"] == 3
+    assert api.ok("GET", "/chats", params={"owner_ids": MISSING_ID}) == {"chats": [], "total": 0}
+
+
+def test_later_sdk_delete_all_flag(api: ChatApi) -> None:
+    keep = api.chat("keep")["id"]
+    gone = api.chat("gone")["id"]
+    api.ok("DELETE", "/chats", json={"ids": None, "delete_all": False})
+    api.ok("DELETE", "/chats", json={"ids": [gone], "delete_all": False})
+    assert [c["id"] for c in api.ok("GET", "/chats")] == [keep]
+    api.ok("DELETE", "/chats", json={"ids": None, "delete_all": True})
+    assert api.ok("GET", "/chats") == []

@@ -51,14 +51,41 @@ def list_chats(
     desc: bool = True,
     chat_id: str | None = None,
     name: str | None = None,
+    keywords: str | None = None,
 ) -> list[Chat]:
-    query = select(Chat).where(Chat.tenant_id == tenant_id)
+    query = _filtered_chats(select(Chat), tenant_id, chat_id, name, keywords)
+    column = Chat.update_time if orderby == "update_time" else Chat.create_time
+    return list(session.scalars(_ordered(query, column, desc, page, page_size)))
+
+
+def count_chats(
+    session: Session,
+    tenant_id: str,
+    *,
+    chat_id: str | None = None,
+    name: str | None = None,
+    keywords: str | None = None,
+) -> int:
+    query = _filtered_chats(select(func.count(Chat.id)), tenant_id, chat_id, name, keywords)
+    return int(session.scalar(query) or 0)
+
+
+def _filtered_chats(
+    query: Select[Any],
+    tenant_id: str,
+    chat_id: str | None,
+    name: str | None,
+    keywords: str | None,
+) -> Select[Any]:
+    """``keywords`` matches part of the name, ignoring case."""
+    query = query.where(Chat.tenant_id == tenant_id)
     if chat_id:
         query = query.where(Chat.id == chat_id)
     if name:
         query = query.where(Chat.name_key == name_key(name))
-    column = Chat.update_time if orderby == "update_time" else Chat.create_time
-    return list(session.scalars(_ordered(query, column, desc, page, page_size)))
+    if keywords:
+        query = query.where(Chat.name_key.contains(name_key(keywords), autoescape=True))
+    return query
 
 
 def existing_chat_ids(session: Session, tenant_id: str, chat_ids: Sequence[str]) -> set[str]:

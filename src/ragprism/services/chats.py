@@ -1,10 +1,12 @@
 """Chat assistants (RAGFlow's ``/api/v1/chats``): defaults, validation and their JSON.
 
 Callers pass the body's fields as given (nested ``llm``/``prompt`` objects holding only
-the keys the client sent); unset fields take RAGFlow's defaults on create and keep their
-value on update. The SDK's names map onto the stored ones: ``prompt.prompt`` → system,
-``opener`` → prologue, ``variables`` → parameters, ``show_quote`` → quote,
-``rerank_model`` → rerank_id and ``keywords_similarity_weight`` = 1 − vector weight.
+the keys the client sent, or the later SDKs' ``llm_id``/``llm_setting``/``prompt_config``
+spelling, see :mod:`ragprism.services.chat_dialects`); unset fields take RAGFlow's defaults
+on create and keep their value on update. The earlier SDK's names map onto the stored
+ones: ``prompt.prompt`` → system, ``opener`` → prologue, ``variables`` → parameters,
+``show_quote`` → quote, ``rerank_model`` → rerank_id and ``keywords_similarity_weight`` =
+1 − vector weight.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ragprism.models import Chat
 from ragprism.repositories import chats as repo
 from ragprism.repositories.common import flush_unique
 from ragprism.services.accounts import Principal
+from ragprism.services.chat_dialects import fold_later_fields, later_json
 from ragprism.services.retrieval import owned_datasets
 
 if TYPE_CHECKING:
@@ -129,6 +132,7 @@ def _apply(
     creating: bool,
 ) -> None:
     tenant_id = principal.tenant_id
+    fields = fold_later_fields(fields)
     if creating or "name" in fields:
         name = _clean_name(fields.get("name"))
         existing = repo.get_chat_by_name(session, tenant_id, name)
@@ -238,8 +242,38 @@ def list_chats(
     return chats
 
 
+def search_chats(
+    session: Session,
+    tenant_id: str,
+    *,
+    page: int,
+    page_size: int,
+    orderby: repo.OrderBy,
+    desc: bool,
+    chat_id: str | None,
+    name: str | None,
+    keywords: str | None,
+    owner_ids: Sequence[str] | None,
+) -> tuple[list[Chat], int]:
+    """The later API's listing: one page and the total matching; no match is no error.
+
+    ``keywords`` matches part of the name (ignored with ``id`` or ``name``, as RAGFlow
+    does); ``owner_ids`` keeps the assistants of those tenants, and a key sees only its own.
+    """
+    if owner_ids and tenant_id not in owner_ids:
+        return [], 0
+    if chat_id or name:
+        keywords = None
+    filters: dict[str, Any] = {"chat_id": chat_id, "name": name, "keywords": keywords or None}
+    chats = repo.list_chats(
+        session, tenant_id, page=page, page_size=page_size, orderby=orderby, desc=desc, **filters
+    )
+    return chats, repo.count_chats(session, tenant_id, **filters)
+
+
 def chat_json(chat: Chat) -> dict[str, Any]:
-    """An assistant in the SDK's shape (``llm`` and ``prompt`` objects)."""
+    """An assistant in both SDK shapes (``llm`` and ``prompt`` objects up to
+    ``ragflow-sdk`` 0.24; ``llm_id``, ``llm_setting``, ``prompt_config``… later)."""
     config = chat.prompt_config or _default_prompt_config()
     setting = chat.llm_setting or {}
     return {
@@ -267,4 +301,14 @@ def chat_json(chat: Chat) -> dict[str, Any]:
         "status": "1",
         "top_k": chat.top_k,
         "tenant_id": chat.tenant_id,
+        **later_json(
+            avatar=chat.avatar or "",
+            llm_id=chat.llm_id,
+            llm_setting=setting,
+            prompt_config=config,
+            similarity_threshold=chat.similarity_threshold,
+            vector_similarity_weight=chat.vector_similarity_weight,
+            top_n=chat.top_n,
+            rerank_id=chat.rerank_id,
+        ),
     }

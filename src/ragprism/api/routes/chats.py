@@ -47,13 +47,16 @@ class RequestBody(BaseModel):
 Text = Annotated[str, Field(max_length=100_000)]
 
 
-class LlmIn(RequestBody):
-    model_name: str | None = Field(default=None, max_length=255)
+class LlmSettingIn(RequestBody):
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
     max_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
+
+
+class LlmIn(LlmSettingIn):
+    model_name: str | None = Field(default=None, max_length=255)
 
 
 class VariableIn(RequestBody):
@@ -74,8 +77,21 @@ class PromptIn(RequestBody):
     prompt: Text | None = None
 
 
+class PromptConfigIn(RequestBody):
+    """``prompt_config`` as later ``ragflow-sdk`` releases send it (RAGFlow's stored names)."""
+
+    system: Text | None = None
+    prologue: Text | None = None
+    parameters: list[VariableIn] | None = Field(default=None, max_length=64)
+    empty_response: Text | None = None
+    quote: bool | None = None
+
+
 class ChatIn(RequestBody):
-    """RAGFlow's create/update body; unknown fields are ignored, as RAGFlow does."""
+    """RAGFlow's create/update body in either spelling: ``avatar``, ``llm``, ``prompt``
+    (``ragflow-sdk`` ≤ 0.24) or ``icon``, ``llm_id``, ``llm_setting``, ``prompt_config`` and
+    top-level retrieval settings (later releases). Unknown fields are ignored, as RAGFlow
+    does."""
 
     name: str | None = Field(default=None, max_length=1024)
     avatar: str | None = Field(default=None, max_length=2_000_000)
@@ -84,6 +100,15 @@ class ChatIn(RequestBody):
     )
     llm: LlmIn | None = None
     prompt: PromptIn | None = None
+    icon: str | None = Field(default=None, max_length=2_000_000)
+    llm_id: str | None = Field(default=None, max_length=255)
+    llm_setting: LlmSettingIn | None = None
+    prompt_config: PromptConfigIn | None = None
+    similarity_threshold: float | None = Field(default=None, ge=0, le=1)
+    vector_similarity_weight: float | None = Field(default=None, ge=0, le=1)
+    top_n: int | None = Field(default=None, ge=1, le=1024)
+    top_k: int | None = Field(default=None, ge=1, le=100_000)
+    rerank_id: str | None = Field(default=None, max_length=255)
 
 
 class DeleteIn(RequestBody):
@@ -116,8 +141,25 @@ def list_chats(
     desc: bool = True,
     name: Annotated[str | None, Query(max_length=255)] = None,
     id: Annotated[str | None, Query(max_length=64)] = None,
+    keywords: Annotated[str | None, Query(max_length=255)] = None,
+    owner_ids: Annotated[list[Annotated[str, Field(max_length=64)]] | None, Query()] = None,
 ) -> dict[str, Any]:
-    chats = service.list_chats(
+    """One page of assistants: a bare list, as ``ragflow-sdk`` ≤ 0.24 reads it, or
+    ``{"chats": [...], "total": n}`` when the query carries ``keywords`` or ``owner_ids``,
+    parameters only the later API has (its SDK reads that shape)."""
+    if keywords is None and owner_ids is None:
+        chats = service.list_chats(
+            session,
+            principal.tenant_id,
+            page=page,
+            page_size=page_size,
+            orderby=orderby,
+            desc=desc,
+            chat_id=id,
+            name=name,
+        )
+        return ok([chat_out(c) for c in chats])
+    found, total = service.search_chats(
         session,
         principal.tenant_id,
         page=page,
@@ -126,8 +168,10 @@ def list_chats(
         desc=desc,
         chat_id=id,
         name=name,
+        keywords=keywords,
+        owner_ids=owner_ids,
     )
-    return ok([chat_out(c) for c in chats])
+    return ok({"chats": [chat_out(c) for c in found], "total": total})
 
 
 @router.get("/chats/{chat_id}")
@@ -136,6 +180,7 @@ def get_chat(chat_id: ChatId, principal: CurrentPrincipal, session: SessionDep) 
 
 
 @router.put("/chats/{chat_id}")
+@router.patch("/chats/{chat_id}", include_in_schema=False)
 def update_chat(
     chat_id: ChatId,
     body: ChatIn,
@@ -143,7 +188,8 @@ def update_chat(
     session: SessionDep,
     state: StateDep,
 ) -> dict[str, Any]:
-    """Change the given fields; ``llm`` and ``prompt`` are merged key by key."""
+    """Change the given fields; ``llm``/``llm_setting`` and ``prompt``/``prompt_config`` are
+    merged key by key (``ragflow-sdk`` ≤ 0.24 sends PUT, later releases PATCH)."""
     fields = body.model_dump(exclude_unset=True)
     chat = service.update_chat(session, state.models, principal, chat_id, fields)
     return ok(chat_out(chat))
