@@ -136,3 +136,15 @@ def test_tenant_isolation(api: ChatApi, other: ChatApi) -> None:
     result = other.call("PUT", f"/chats/{own_chat}/sessions/{session_id}", json={"name": "x"})
     assert result["code"] == 102
     assert api.session(chat_id, session_id)["name"] == "New session"
+
+
+def test_later_sdks_patch_and_delete_all(api: ChatApi) -> None:
+    """ragflow-sdk after 0.24 renames with PATCH and always sends ``delete_all``."""
+    chat_id = api.chat("c")["id"]
+    session_id = api.new_session(chat_id)["id"]
+    path = f"/chats/{chat_id}/sessions"
+    assert api.ok("PATCH", f"{path}/{session_id}", json={"name": "later"})["name"] == "later"
+    api.ok("DELETE", path, json={"ids": None, "delete_all": False})
+    assert [s["id"] for s in api.sessions(chat_id)] == [session_id]
+    api.ok("DELETE", path, json={"ids": None, "delete_all": True})
+    assert api.sessions(chat_id) == []
