@@ -10,6 +10,10 @@ UV_VERSION := 0.13.8
 # because of its packaging (the code runs on 3.11), so it cannot be in uv.lock: it is
 # installed without dependencies, which the dev group locks (requests, beartype).
 RAGFLOW_SDK := ragflow-sdk==0.24.0
+# The latest release speaks a later RAGFlow chat API (see docs/api.md, "Clients"); it cannot
+# share the venv with 0.24.0, so it goes into its own directory, which the end-to-end test
+# puts on the path of the subprocess that runs its flow.
+RAGFLOW_SDK_LATEST := ragflow-sdk==0.27.3
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 LINT_PATHS := src tests $(wildcard bench)
@@ -23,6 +27,7 @@ $(UV):
 $(VENV)/.installed: pyproject.toml uv.lock Makefile | $(UV)
 	UV_PYTHON=$(PYTHON) $(UV) sync --frozen --quiet
 	$(UV) pip install --quiet --python $(BIN)/python --python-version 3.13 --no-deps "$(RAGFLOW_SDK)"
+	$(UV) pip install --quiet --target $(VENV)/ragflow-sdk-latest --python $(BIN)/python --python-version 3.13 --no-deps "$(RAGFLOW_SDK_LATEST)"
 	touch $@
 
 install: $(VENV)/.installed ## create ./.venv and install the locked dependencies

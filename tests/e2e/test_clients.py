@@ -1,158 +1,66 @@
 """Real clients against the real server: RAGFlow's ``ragflow-sdk`` through the whole flow,
 and OpenAI's ``openai`` package on the OpenAI-compatible route.
 
-``ragflow-sdk`` is installed by ``make install`` outside the lock file (see the Makefile); a
-bare ``uv sync`` removes it, in which case its test is skipped, not failed.
+``ragflow-sdk`` is installed by ``make install`` outside the lock file (see the Makefile):
+0.24.0 into the venv, the latest into its own directory; each runs the flow of
+``tests/e2e/sdk_flow.py`` in a subprocess. A bare ``uv sync`` removes 0.24.0, in which case
+its test is skipped, not failed.
 """
 
 from __future__ import annotations
 
-import itertools
+import os
+import subprocess
+import sys
 import time
+from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.api.rag_support import docx_bytes, pdf_bytes
-
-if TYPE_CHECKING:
-    from ragflow_sdk import DataSet, Document, RAGFlow
+from tests.e2e.sdk_flow import PARSE_DEADLINE_SECONDS, TRAVEL, VACATION
 
 pytestmark = pytest.mark.slow
 
-VACATION = "Employees get 25 days of paid vacation per year."
-TRAVEL = "Travel expenses are reimbursed within 30 days of submitting the receipts."
-PARKING = "The office car park opens at seven and visitors park on level two."
-PRINTER = "The third floor printer needs a badge before it prints anything."
-BIKES = "Bicycles are stored in the basement cage behind the loading dock."
-FILES: dict[str, bytes] = {
-    "vacation.txt": f"{VACATION}\n".encode(),
-    "travel.md": f"# Travel\n\n{TRAVEL}\n".encode(),
-    "parking.pdf": pdf_bytes(PARKING),
-    "printer.docx": docx_bytes(PRINTER),
-}
-PARSE_DEADLINE_SECONDS = 60.0
+REPO = Path(__file__).resolve().parents[2]
+SDK_FLOW_TIMEOUT_SECONDS = 600
 
 
-def _wait_parsed(dataset: DataSet, document_ids: list[str]) -> dict[str, Document]:
-    """Poll the documents through the SDK until none is queued or running."""
-    deadline = time.monotonic() + PARSE_DEADLINE_SECONDS
-    while True:
-        docs = {doc.id: doc for doc in dataset.list_documents(page_size=100)}
-        if all(docs[i].run not in ("UNSTART", "RUNNING") for i in document_ids):
-            return docs
-        assert time.monotonic() < deadline, {i: docs[i].progress_msg for i in document_ids}
-        time.sleep(0.2)
+def _latest_sdk_dir() -> Path:
+    """Where ``make install`` puts the latest ``ragflow-sdk`` (outside the venv's packages,
+    which hold 0.24.0); ``RAGFLOW_SDK_LATEST_DIR`` points elsewhere."""
+    default = Path(sys.prefix) / "ragflow-sdk-latest"
+    return Path(os.environ.get("RAGFLOW_SDK_LATEST_DIR", default))
 
 
-@pytest.fixture
-def rag(live_server: tuple[str, Path], api_key: str) -> RAGFlow:
-    sdk = pytest.importorskip("ragflow_sdk", reason="ragflow-sdk is installed by `make install`")
+@pytest.mark.parametrize("release", ["0.24.0", "latest"])
+def test_ragflow_sdk_whole_flow(live_server: tuple[str, Path], api_key: str, release: str) -> None:
+    """The flow in ``tests/e2e/sdk_flow.py``, in its own process per SDK release."""
+    env = dict(os.environ)
+    if release == "latest":
+        sdk_dir = _latest_sdk_dir()
+        if not (sdk_dir / "ragflow_sdk").is_dir():
+            pytest.skip(f"the latest ragflow-sdk is installed by `make install` into {sdk_dir}")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(sdk_dir), env.get("PYTHONPATH")]))
+    elif find_spec("ragflow_sdk") is None:
+        pytest.skip("ragflow-sdk is installed by `make install`")
     url, _ = live_server
-    client: RAGFlow = sdk.RAGFlow(api_key=api_key, base_url=url)
-    return client
-
-
-def test_ragflow_sdk_whole_flow(rag: RAGFlow) -> None:
-    # Datasets.
-    dataset = rag.create_dataset(name="handbook", description="company rules")
-    assert dataset.embedding_model == "builtin-hashing@Builtin"
-    assert dataset.chunk_method == "naive"
-    assert [d.id for d in rag.list_datasets(name="handbook")] == [dataset.id]
-    dataset.update({"description": "the company handbook"})
-    assert rag.list_datasets(id=dataset.id)[0].description == "the company handbook"
-
-    # Documents: upload, parse, wait through list calls.
-    uploaded = dataset.upload_documents(
-        [{"display_name": name, "blob": blob} for name, blob in FILES.items()]
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.sdk_flow", url, api_key],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SDK_FLOW_TIMEOUT_SECONDS,
+        check=False,
     )
-    assert sorted(doc.name for doc in uploaded) == sorted(FILES)
-    ids = {doc.name: doc.id for doc in uploaded}
-    dataset.async_parse_documents(list(ids.values()))
-    docs = _wait_parsed(dataset, list(ids.values()))
-    for name, doc_id in ids.items():
-        assert docs[doc_id].run == "DONE", (name, docs[doc_id].progress_msg)
-        assert docs[doc_id].progress == 1.0
-        assert docs[doc_id].chunk_count >= 1
-    assert rag.list_datasets(id=dataset.id)[0].document_count == len(FILES)
-    txt = docs[ids["vacation.txt"]]
-    assert txt.download() == FILES["vacation.txt"]
-    txt.update({"name": "leave.txt"})
-    assert dataset.list_documents(id=txt.id)[0].name == "leave.txt"
-
-    # Chunks: list, add, update, delete.
-    chunks = txt.list_chunks()
-    assert any(VACATION in chunk.content for chunk in chunks), [c.to_json() for c in chunks]
-    added = txt.add_chunk(content=BIKES, important_keywords=["bicycle"])
-    assert added.content == BIKES
-    assert added.document_id == txt.id
-    listed = {chunk.id: chunk for chunk in txt.list_chunks(page_size=100)}
-    assert added.id in listed
-    added.update({"content": BIKES + " Helmets stay with their owners."})
-    assert "Helmets" in txt.list_chunks(id=added.id)[0].content
-    txt.delete_chunks(ids=[added.id])
-    assert added.id not in {chunk.id for chunk in txt.list_chunks(page_size=100)}
-
-    # Retrieval.
-    found = rag.retrieve(dataset_ids=[dataset.id], question="How many vacation days?")
-    assert found
-    assert VACATION in found[0].content
-    assert found[0].document_id == txt.id
-    in_pdf = rag.retrieve(
-        dataset_ids=[dataset.id], document_ids=[ids["parking.pdf"]], question="car park"
-    )
-    assert [chunk.document_id for chunk in in_pdf] == [ids["parking.pdf"]] * len(in_pdf)
-    assert in_pdf
-    assert "car park" in in_pdf[0].content
-
-    # A chat assistant and its sessions, on the tenant's default (built-in) models.
-    chat = rag.create_chat("helpdesk", dataset_ids=[dataset.id])
-    assert chat.dataset_ids == [dataset.id]
-    assert [c.id for c in rag.list_chats(name="helpdesk")] == [chat.id]
-    session = chat.create_session("vacation questions")
-    assert session.name == "vacation questions"
-    assert session.chat_id == chat.id
-
-    answers = list(session.ask("How many days of paid vacation do employees get?"))
-    assert len(answers) == 1
-    answer = answers[0]
-    assert "25 days" in answer.content
-    assert answer.reference
-    assert any(ref["document_id"] == txt.id for ref in answer.reference)
-
-    streamed = list(session.ask("When are travel expenses reimbursed?", stream=True))
-    assert len(streamed) > 1
-    assert "30 days" in streamed[-1].content
-    assert all(len(a.content) <= len(b.content) for a, b in itertools.pairwise(streamed))
-    assert any(ref["document_id"] == ids["travel.md"] for ref in streamed[-1].reference or [])
-
-    (stored,) = chat.list_sessions(id=session.id)
-    contents = [message["content"] for message in stored.messages]
-    assert "How many days of paid vacation do employees get?" in contents
-    assert any("30 days" in content for content in contents)
-    session.update({"name": "leave and travel"})
-    assert chat.list_sessions(id=session.id)[0].name == "leave and travel"
-    other = chat.create_session()
-    assert {s.id for s in chat.list_sessions()} == {session.id, other.id}
-    chat.delete_sessions(ids=[other.id])
-    assert [s.id for s in chat.list_sessions()] == [session.id]
-
-    chat.update({"name": "front desk", "prompt": {"top_n": 3}})
-    (renamed,) = rag.list_chats(id=chat.id)
-    assert renamed.name == "front desk"
-    assert renamed.prompt.top_n == 3
-    rag.delete_chats(ids=[chat.id])
-    assert rag.list_chats() == []
-
-    # Documents and datasets go.
-    dataset.delete_documents(ids=[ids["printer.docx"]])
-    assert ids["printer.docx"] not in {doc.id for doc in dataset.list_documents()}
-    rag.delete_datasets(ids=[dataset.id])
-    assert rag.list_datasets() == []
+    assert result.returncode == 0, result.stdout + result.stderr
+    sdk_version = result.stdout.strip().splitlines()[-1]
+    assert (sdk_version == "0.24.0") == (release == "0.24.0"), sdk_version
 
 
 def _knowledge_chat(url: str, api_key: str) -> str:
