@@ -26,14 +26,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import gzip
 import hmac
 import json
-import socket
-import socketserver
-import struct
-import sys
 import threading
 import time
 import uuid
@@ -42,7 +37,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import Message
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -54,7 +48,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from tests.support.loopback import LoopbackServer
+from tests.support.loopback import LoopbackHandler, LoopbackServer
 
 ENDPOINTS: dict[str, str] = {
     "health": "/api/public/health",
@@ -316,8 +310,8 @@ class FakeLangfuse(LoopbackServer):
 
     # -- lifecycle -----------------------------------------------------------------
 
-    def _make_server(self) -> _Server:
-        return _Server(self._address, self)
+    def _handler(self) -> type[LoopbackHandler]:
+        return _Handler
 
     @property
     def url(self) -> str:
@@ -650,14 +644,6 @@ class FakeLangfuse(LoopbackServer):
 
     # -- request handling (called from handler threads) ----------------------------
 
-    def _register(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections[connection] = threading.current_thread()
-
-    def _unregister(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.pop(connection, None)
-
     def _respond(self, method: str, path: str, headers: Message, body: bytes) -> _Response | None:
         """Compute the response to one request; None means "reset the connection"."""
         started, clock = time.time(), time.monotonic()
@@ -793,63 +779,7 @@ class FakeLangfuse(LoopbackServer):
         return _json_response(202, {"message": "Accepted"})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], fake: FakeLangfuse) -> None:
-        self.fake = fake
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn); skip it.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], OSError):
-            return  # the client went away (timeout, reset): not interesting
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: with Nagle on, a kept-alive connection waits
-    # for the client's delayed ACK (~40 ms) before the body.
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._register(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.fake._unregister(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_HEAD(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
+class _Handler(LoopbackHandler):
     def _handle(self) -> None:
         try:
             body = self._read_body()
@@ -882,12 +812,3 @@ class _Handler(BaseHTTPRequestHandler):
             return b"".join(chunks)
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
-
-    def _reset(self) -> None:
-        """Abort the connection with a TCP RST instead of an HTTP response."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            linger = struct.pack("ii", 1, 0)
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-        self.rfile.close()
-        self.connection.close()

@@ -32,9 +32,7 @@ import hashlib
 import json
 import re
 import socket
-import socketserver
 import struct
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -42,11 +40,10 @@ from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesParser
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.support.loopback import LoopbackServer
+from tests.support.loopback import LoopbackHandler, LoopbackServer
 
 ENDPOINTS: dict[str, str] = {
     "chat": "/v1/chat/completions",
@@ -230,8 +227,8 @@ class FakeOpenAI(LoopbackServer):
 
     # -- lifecycle -----------------------------------------------------------------
 
-    def _make_server(self) -> _Server:
-        return _Server(self._address, self)
+    def _handler(self) -> type[LoopbackHandler]:
+        return _Handler
 
     @property
     def url(self) -> str:
@@ -695,57 +692,7 @@ def _parse_form(content_type: str, body: bytes) -> dict[str, Any] | None:
     return form
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], fake: FakeOpenAI) -> None:
-        self.fake = fake
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn); skip it.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], OSError):
-            return  # the client went away (timeout, reset, closed stream): not interesting
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: with Nagle on, a kept-alive connection waits
-    # for the client's delayed ACK (~40 ms) before the body.
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._register(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.fake._unregister(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
+class _Handler(LoopbackHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
@@ -786,15 +733,6 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
-
-    def _reset(self) -> None:
-        """Abort the connection with a TCP RST instead of an HTTP response."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            linger = struct.pack("ii", 1, 0)
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-        self.rfile.close()
-        self.connection.close()
 
 
 __all__ = [
