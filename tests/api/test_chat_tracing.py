@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from ragprism.api.state import AppState
 from tests.api.chat_support import ChatApi, sse_payloads
 from tests.api.rag_support import fail_fast_models
-from tests.api.trace_support import trace_spans, traced
+from tests.api.trace_support import add_model, trace_spans, traced
 from tests.conftest import Accounts
 from tests.support.langfuse_server import FakeLangfuse
 from tests.support.openai_server import FakeOpenAI
@@ -52,18 +52,7 @@ def fake_model(
 ) -> str:
     """The fake provider's chat model added for the tenant (short timeout, no retries)."""
     fail_fast_models(state, monkeypatch, timeout=0.5)
-    api.client.post(
-        "/v1/llm/add_llm",
-        headers=api.headers,
-        json={
-            "llm_factory": "OpenAI-API-Compatible",
-            "llm_name": "fake-chat",
-            "model_type": "chat",
-            "api_base": openai_server.url,
-            "api_key": "sk-test",
-            "verify": False,
-        },
-    ).raise_for_status()
+    add_model(api.client, api.headers, openai_server.url, "fake-chat", "chat")
     return FAKE_MODEL
 
 
