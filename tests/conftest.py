@@ -16,9 +16,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ragprism.api.app import create_app
-from ragprism.api.state import AppState
 from ragprism.db import Base, Database
 from ragprism.db.migrate import upgrade
+from ragprism.runtime import Runtime
 from ragprism.security import passwords
 from ragprism.settings import Settings
 from tests.support.langfuse_server import FakeLangfuse
@@ -137,15 +137,15 @@ def settings(tmp_path: Path, database: Database) -> Settings:
 
 
 @pytest.fixture
-def state(settings: Settings, database: Database) -> Iterator[AppState]:
-    app_state = AppState.build(settings, database)
+def state(settings: Settings, database: Database) -> Iterator[Runtime]:
+    app_state = Runtime.build(settings, database)
     yield app_state
     if app_state.langfuse.revalidator is not None:
         app_state.langfuse.revalidator.shutdown()
 
 
 @pytest.fixture
-def client(state: AppState) -> Iterator[TestClient]:
+def client(state: Runtime) -> Iterator[TestClient]:
     with TestClient(create_app(state=state)) as test_client:
         yield test_client
 

@@ -17,7 +17,7 @@ from ragprism.db import Database
 from ragprism.models import TenantLangfuse
 from ragprism.security.keyring import Keyring, read_key_file
 from ragprism.security.tokens import mask_secret
-from ragprism.services import accounts
+from ragprism.services.accounts import accounts
 from ragprism.settings import Settings, get_settings
 
 SECRET = "sk-lf-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"

@@ -12,7 +12,7 @@ from ragprism.db import Database
 from ragprism.db.migrate import upgrade as migrate_upgrade
 from ragprism.errors import RagprismError
 from ragprism.security.keyring import KeyringError
-from ragprism.services import accounts, key_rotation
+from ragprism.services.accounts import accounts, key_rotation
 from ragprism.settings import get_settings
 
 app = typer.Typer(help="ragprism: multi-tenant RAG server with per-tenant Langfuse tracing.")

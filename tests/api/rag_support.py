@@ -8,17 +8,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
 from ragprism.llm import RetryPolicy
-from ragprism.services.parse_worker import wait_for_parsing
+from ragprism.runtime import Runtime
+from ragprism.services.knowledge.parse_worker import wait_for_parsing
 
 API = "/api/v1"
 MISSING_ID = "0123456789abcdef0123456789abcdef"
 
 
-def fail_fast_models(
-    state: AppState, monkeypatch: pytest.MonkeyPatch, timeout: float = 2.0
-) -> None:
+def fail_fast_models(state: Runtime, monkeypatch: pytest.MonkeyPatch, timeout: float = 2.0) -> None:
     """Model provider calls in a test fail fast: a short timeout and no retries."""
     monkeypatch.setattr(
         state.models,
@@ -54,7 +52,7 @@ def docx_bytes(*paragraphs: str) -> bytes:
 class Rag:
     """One tenant's view of the RAG routes, asserting success unless told otherwise."""
 
-    def __init__(self, client: TestClient, headers: dict[str, str], state: AppState) -> None:
+    def __init__(self, client: TestClient, headers: dict[str, str], state: Runtime) -> None:
         self.client = client
         self.headers = headers
         self.state = state

@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from ragprism.api.app import create_app
-from ragprism.api.state import AppState
 from ragprism.db import Database, utcnow
 from ragprism.models import LoginToken, Role, Tenant, User, UserTenant
+from ragprism.runtime import Runtime
 from ragprism.security import passwords
 from ragprism.security.tokens import digest
-from ragprism.services import accounts as accounts_service
+from ragprism.services.accounts import accounts as accounts_service
 from ragprism.settings import Settings
 from tests.conftest import Accounts
 
@@ -27,7 +27,7 @@ INFO = "/v1/user/info"
 PASSWORD = "correct horse 1"
 
 
-def user_count(state: AppState) -> int:
+def user_count(state: Runtime) -> int:
     with state.db.session() as session:
         return session.scalar(select(func.count()).select_from(User)) or 0
 
@@ -40,7 +40,7 @@ def assert_unauthorized(response: Any) -> None:
 
 
 def test_register_creates_user_and_owned_tenant_and_hides_password_hash(
-    client: TestClient, state: AppState
+    client: TestClient, state: Runtime
 ) -> None:
     responses = [
         client.post(
@@ -82,7 +82,7 @@ def test_register_creates_user_and_owned_tenant_and_hides_password_hash(
 
 
 def test_register_duplicate_email_is_a_data_error(
-    client: TestClient, accounts: Accounts, state: AppState
+    client: TestClient, accounts: Accounts, state: Runtime
 ) -> None:
     accounts.register("bob@example.com")
     body = client.post(
@@ -113,7 +113,7 @@ def test_register_duplicate_email_is_a_data_error(
     ],
 )
 def test_register_invalid_field_is_named(
-    client: TestClient, state: AppState, payload: dict[str, Any], field: str
+    client: TestClient, state: Runtime, payload: dict[str, Any], field: str
 ) -> None:
     response = client.post(REGISTER, json=payload)
     assert response.status_code == 200
@@ -153,12 +153,12 @@ def test_register_body_that_is_not_a_json_object(
 @pytest.fixture
 def closed_client(settings: Settings, database: Database) -> Iterator[TestClient]:
     """A server whose operator switched registration off."""
-    closed = AppState.build(settings.model_copy(update={"register_enabled": False}), database)
+    closed = Runtime.build(settings.model_copy(update={"register_enabled": False}), database)
     with TestClient(create_app(state=closed)) as test_client:
         yield test_client
 
 
-def test_register_disabled_by_settings(closed_client: TestClient, state: AppState) -> None:
+def test_register_disabled_by_settings(closed_client: TestClient, state: Runtime) -> None:
     body = closed_client.post(
         REGISTER, json={"email": "c@example.com", "password": PASSWORD}
     ).json()
@@ -259,7 +259,7 @@ def test_missing_or_invalid_token_is_unauthorized(
 
 
 def test_expired_token_is_unauthorized(
-    client: TestClient, accounts: Accounts, state: AppState
+    client: TestClient, accounts: Accounts, state: Runtime
 ) -> None:
     headers = accounts.user("ida@example.com")
     assert client.get(INFO, headers=headers).json()["code"] == 0

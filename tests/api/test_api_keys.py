@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from ragprism.api.state import AppState
 from ragprism.models import ApiToken
+from ragprism.runtime import Runtime
 from tests.conftest import Accounts
 
 NEW = "/v1/system/new_token"
@@ -119,7 +119,7 @@ def test_deleting_an_unknown_key_is_a_data_error(
 
 
 def test_only_the_sha256_digest_is_stored(
-    client: TestClient, accounts: Accounts, state: AppState
+    client: TestClient, accounts: Accounts, state: Runtime
 ) -> None:
     headers = accounts.user("eve@example.com")
     key = new_key(client, headers)

@@ -12,8 +12,8 @@ from httpx2 import Response  # what Starlette's TestClient returns
 from sqlalchemy import func, select
 
 from ragprism.api.app import create_app
-from ragprism.api.state import AppState
 from ragprism.models import User
+from ragprism.runtime import Runtime
 from ragprism.settings import Settings
 from tests.conftest import Accounts
 
@@ -29,13 +29,13 @@ def padded_register_body(size: int) -> bytes:
     return json.dumps({**template, "nickname": "n" * (size - overhead)}).encode()
 
 
-def user_count(state: AppState) -> int:
+def user_count(state: Runtime) -> int:
     with state.db.session() as session:
         return session.scalar(select(func.count()).select_from(User)) or 0
 
 
 def test_oversized_body_with_content_length_is_refused(
-    client: TestClient, state: AppState, settings: Settings
+    client: TestClient, state: Runtime, settings: Settings
 ) -> None:
     assert settings.max_body_bytes == LIMIT
     body = padded_register_body(2 * LIMIT)
@@ -47,7 +47,7 @@ def test_oversized_body_with_content_length_is_refused(
 
 
 def test_oversized_chunked_body_without_content_length_is_refused(
-    client: TestClient, state: AppState
+    client: TestClient, state: Runtime
 ) -> None:
     body = padded_register_body(2 * LIMIT)
 
@@ -149,7 +149,7 @@ def test_method_not_allowed_keeps_the_allow_header(client: TestClient) -> None:
 
 
 def test_a_bug_answers_500_without_internals(
-    state: AppState, caplog: pytest.LogCaptureFixture
+    state: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = create_app(state=state)
 

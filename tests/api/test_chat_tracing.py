@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
+from ragprism.runtime import Runtime
 from tests.api.chat_support import ChatApi, sse_payloads
 from tests.api.rag_support import fail_fast_models
 from tests.api.trace_support import add_model, trace_spans, traced
@@ -36,7 +36,7 @@ CHAT_TREE = {
 
 
 @pytest.fixture
-def api(client: TestClient, accounts: Accounts, state: AppState) -> ChatApi:
+def api(client: TestClient, accounts: Accounts, state: Runtime) -> ChatApi:
     return ChatApi(client, accounts.user("owner@example.com"), state)
 
 
@@ -48,7 +48,7 @@ def openai_server() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def fake_model(
-    api: ChatApi, state: AppState, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+    api: ChatApi, state: Runtime, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> str:
     """The fake provider's chat model added for the tenant (short timeout, no retries)."""
     fail_fast_models(state, monkeypatch, timeout=0.5)
@@ -70,7 +70,7 @@ def value(span: dict[str, Any], key: str) -> Any:
 
 
 def test_non_stream_completion_is_one_chat_trace(
-    api: ChatApi, state: AppState, fake_langfuse: FakeLangfuse, fake_model: str
+    api: ChatApi, state: Runtime, fake_langfuse: FakeLangfuse, fake_model: str
 ) -> None:
     chat_id, _ = api.knowledge_chat(llm={"model_name": fake_model, "temperature": 0.3})
     session_id = api.new_session(chat_id, user_id="client-user-7")["id"]
@@ -129,7 +129,7 @@ def test_non_stream_completion_is_one_chat_trace(
 
 
 def test_stream_completion_trace_and_ids_in_every_event(
-    api: ChatApi, state: AppState, fake_langfuse: FakeLangfuse, fake_model: str
+    api: ChatApi, state: Runtime, fake_langfuse: FakeLangfuse, fake_model: str
 ) -> None:
     chat_id, _ = api.knowledge_chat(llm={"model_name": fake_model})
     project_id = traced(api, fake_langfuse)
@@ -164,7 +164,7 @@ def test_stream_completion_trace_and_ids_in_every_event(
 
 def test_provider_failure_marks_the_generation_error(
     api: ChatApi,
-    state: AppState,
+    state: Runtime,
     fake_langfuse: FakeLangfuse,
     fake_model: str,
     openai_server: FakeOpenAI,
@@ -190,7 +190,7 @@ def test_provider_failure_marks_the_generation_error(
 
 
 def test_client_disconnect_still_ends_the_generation(
-    api: ChatApi, state: AppState, fake_langfuse: FakeLangfuse, client: TestClient
+    api: ChatApi, state: Runtime, fake_langfuse: FakeLangfuse, client: TestClient
 ) -> None:
     chat_id, _ = api.knowledge_chat()
     session_id = api.new_session(chat_id)["id"]
@@ -215,7 +215,7 @@ def test_client_disconnect_still_ends_the_generation(
 
 
 def test_empty_response_path_ends_the_trace(
-    api: ChatApi, state: AppState, fake_langfuse: FakeLangfuse
+    api: ChatApi, state: Runtime, fake_langfuse: FakeLangfuse
 ) -> None:
     chat_id, _ = api.knowledge_chat(prompt={"empty_response": "Nothing found."})
     project_id = traced(api, fake_langfuse)
@@ -233,7 +233,7 @@ def test_empty_response_path_ends_the_trace(
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_openai_route_carries_the_trace_id(
-    api: ChatApi, state: AppState, fake_langfuse: FakeLangfuse, stream: bool
+    api: ChatApi, state: Runtime, fake_langfuse: FakeLangfuse, stream: bool
 ) -> None:
     chat_id, _ = api.knowledge_chat()
     project_id = traced(api, fake_langfuse)
@@ -260,7 +260,7 @@ def test_openai_route_carries_the_trace_id(
 
 @pytest.mark.parametrize("thumbup", [True, False])
 def test_feedback_becomes_a_score_on_the_trace(
-    api: ChatApi, state: AppState, fake_langfuse: FakeLangfuse, thumbup: bool
+    api: ChatApi, state: Runtime, fake_langfuse: FakeLangfuse, thumbup: bool
 ) -> None:
     chat_id, _ = api.knowledge_chat()
     session_id = api.new_session(chat_id)["id"]
@@ -279,7 +279,7 @@ def test_feedback_becomes_a_score_on_the_trace(
 
 
 def test_without_tracing_responses_have_no_trace_fields(
-    api: ChatApi, state: AppState, fake_langfuse: FakeLangfuse
+    api: ChatApi, state: Runtime, fake_langfuse: FakeLangfuse
 ) -> None:
     chat_id, _ = api.knowledge_chat()
     session_id = api.new_session(chat_id)["id"]

@@ -5,20 +5,20 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
-from ragprism.services.chats import DEFAULT_OPENER, DEFAULT_SYSTEM_PROMPT
+from ragprism.runtime import Runtime
+from ragprism.services.chat.chats import DEFAULT_OPENER, DEFAULT_SYSTEM_PROMPT
 from tests.api.chat_support import ChatApi
 from tests.api.rag_support import MISSING_ID
 from tests.conftest import Accounts
 
 
 @pytest.fixture
-def api(client: TestClient, accounts: Accounts, state: AppState) -> ChatApi:
+def api(client: TestClient, accounts: Accounts, state: Runtime) -> ChatApi:
     return ChatApi(client, accounts.user("owner@example.com"), state)
 
 
 @pytest.fixture
-def other(client: TestClient, accounts: Accounts, state: AppState) -> ChatApi:
+def other(client: TestClient, accounts: Accounts, state: Runtime) -> ChatApi:
     return ChatApi(client, accounts.user("other@example.com"), state)
 
 

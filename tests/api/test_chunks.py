@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
+from ragprism.runtime import Runtime
 from tests.api.rag_support import MISSING_ID, Rag
 from tests.conftest import Accounts
 
@@ -13,7 +13,7 @@ TEXT = "Aardvarks dig burrows at night.\nOwls hunt mice in the dark.\nBees make 
 
 
 @pytest.fixture
-def rag(client: TestClient, accounts: Accounts, state: AppState) -> Rag:
+def rag(client: TestClient, accounts: Accounts, state: Runtime) -> Rag:
     return Rag(client, accounts.user("ann@example.com"), state)
 
 

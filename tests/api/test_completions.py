@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
+from ragprism.runtime import Runtime
 from tests.api.chat_support import ChatApi, sse_payloads
 from tests.api.rag_support import MISSING_ID, fail_fast_models
 from tests.api.trace_support import add_model
@@ -22,12 +22,12 @@ FAKE_MODEL = "fake-chat@OpenAI-API-Compatible"
 
 
 @pytest.fixture
-def api(client: TestClient, accounts: Accounts, state: AppState) -> ChatApi:
+def api(client: TestClient, accounts: Accounts, state: Runtime) -> ChatApi:
     return ChatApi(client, accounts.user("owner@example.com"), state)
 
 
 @pytest.fixture
-def other(client: TestClient, accounts: Accounts, state: AppState) -> ChatApi:
+def other(client: TestClient, accounts: Accounts, state: Runtime) -> ChatApi:
     return ChatApi(client, accounts.user("other@example.com"), state)
 
 
@@ -39,7 +39,7 @@ def openai_server() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def fake_model(
-    api: ChatApi, state: AppState, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+    api: ChatApi, state: Runtime, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> str:
     """The fake provider's chat model added for the tenant, with a short timeout and no retries."""
     fail_fast_models(state, monkeypatch, timeout=0.5)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
+from ragprism.runtime import Runtime
 from tests.api.rag_support import MISSING_ID, Rag
 from tests.conftest import Accounts
 
 
 @pytest.fixture
-def rag(client: TestClient, accounts: Accounts, state: AppState) -> Rag:
+def rag(client: TestClient, accounts: Accounts, state: Runtime) -> Rag:
     return Rag(client, accounts.user("ann@example.com"), state)
 
 
@@ -77,7 +77,7 @@ def test_create_refuses_bad_fields(rag: Rag, body: dict[str, object], field: str
 
 
 def test_names_are_unique_per_tenant_ignoring_case(
-    rag: Rag, client: TestClient, accounts: Accounts, state: AppState
+    rag: Rag, client: TestClient, accounts: Accounts, state: Runtime
 ) -> None:
     rag.dataset("Docs")
     duplicate = rag.call("POST", "/datasets", json={"name": "docs"})
@@ -163,7 +163,7 @@ def test_delete(rag: Rag) -> None:
 
 
 def test_members_of_a_team_share_datasets(
-    rag: Rag, client: TestClient, accounts: Accounts, state: AppState
+    rag: Rag, client: TestClient, accounts: Accounts, state: Runtime
 ) -> None:
     owner_id = client.get("/v1/user/info", headers=rag.headers).json()["data"]["id"]
     dataset_id = rag.dataset("shared")["id"]

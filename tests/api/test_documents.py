@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
+from ragprism.runtime import Runtime
 from ragprism.settings import Settings
 from tests.api.rag_support import MISSING_ID, Rag, docx_bytes, pdf_bytes
 from tests.conftest import Accounts
@@ -20,7 +20,7 @@ FILES: dict[str, bytes] = {
 
 
 @pytest.fixture
-def rag(client: TestClient, accounts: Accounts, state: AppState) -> Rag:
+def rag(client: TestClient, accounts: Accounts, state: Runtime) -> Rag:
     return Rag(client, accounts.user("ann@example.com"), state)
 
 

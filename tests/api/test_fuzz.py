@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
 from ragprism.api.app import create_app
-from ragprism.api.state import AppState
 from ragprism.db.migrate import upgrade
+from ragprism.runtime import Runtime
 from ragprism.settings import Settings
 
 _DATA = Path(tempfile.mkdtemp(prefix="ragprism-fuzz-"))
@@ -28,7 +28,7 @@ _SETTINGS = Settings(
     langfuse_host_policy=["127.0.0.1"],
     langfuse_validate_timeout=0.5,
 )
-APP = create_app(state=AppState.build(_SETTINGS))
+APP = create_app(state=Runtime.build(_SETTINGS))
 
 
 def _api_key() -> str:

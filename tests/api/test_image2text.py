@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
 from ragprism.llm import DEFAULT_IMAGE_PROMPT
+from ragprism.runtime import Runtime
 from tests.api.rag_support import Rag, fail_fast_models
 from tests.api.trace_support import (
     COST,
@@ -56,7 +56,7 @@ def openai_server() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def api(
-    client: TestClient, accounts: Accounts, state: AppState, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, accounts: Accounts, state: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> Rag:
     fail_fast_models(state, monkeypatch)
     return Rag(client, accounts.user("owner@example.com"), state)
@@ -117,7 +117,7 @@ def test_each_image_type_is_sent_as_its_magic_bytes_say(
 
 
 def test_image2text_trace_and_the_ingest_trace_link_both_ways(
-    api: Rag, state: AppState, fake_langfuse: FakeLangfuse, vision: str
+    api: Rag, state: Runtime, fake_langfuse: FakeLangfuse, vision: str
 ) -> None:
     project_id = traced(api, fake_langfuse)
     dataset_id, document_id = api.ingest("diagram.png", PNG)
@@ -170,7 +170,7 @@ def test_image2text_trace_and_the_ingest_trace_link_both_ways(
 
 
 def test_without_an_image_to_text_model_the_document_fails_clearly(
-    api: Rag, state: AppState, fake_langfuse: FakeLangfuse
+    api: Rag, state: Runtime, fake_langfuse: FakeLangfuse
 ) -> None:
     project_id = traced(api, fake_langfuse)
     dataset_id = api.dataset("pictures")["id"]
@@ -187,7 +187,7 @@ def test_without_an_image_to_text_model_the_document_fails_clearly(
 
 def test_provider_failure_fails_the_document_and_marks_the_generation(
     api: Rag,
-    state: AppState,
+    state: Runtime,
     fake_langfuse: FakeLangfuse,
     vision: str,
     openai_server: FakeOpenAI,
@@ -239,7 +239,7 @@ def test_unsupported_types_name_the_image_types_too(api: Rag) -> None:
 
 
 def test_another_tenant_cannot_use_the_image_model(
-    api: Rag, accounts: Accounts, state: AppState, vision: str, openai_server: FakeOpenAI
+    api: Rag, accounts: Accounts, state: Runtime, vision: str, openai_server: FakeOpenAI
 ) -> None:
     other = Rag(api.client, accounts.user("other@example.com"), state)
     refused = set_defaults(other.client, other.headers, img2txt_id=VISION)

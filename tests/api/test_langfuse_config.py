@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from ragprism.api.app import create_app
-from ragprism.api.state import AppState
 from ragprism.db import Database
 from ragprism.models import TenantLangfuse
+from ragprism.runtime import Runtime
 from ragprism.settings import Settings
 from tests.conftest import Accounts
 from tests.support.langfuse_server import FakeLangfuse
@@ -333,7 +333,7 @@ def test_default_host_is_used_when_host_is_omitted(
     settings: Settings, database: Database, fake_langfuse: FakeLangfuse, accounts: Accounts
 ) -> None:
     with_default = settings.model_copy(update={"langfuse_default_host": fake_langfuse.url})
-    state = AppState.build(with_default, database)
+    state = Runtime.build(with_default, database)
     with TestClient(create_app(state=state)) as client:
         headers = Accounts(client).user("dflt@example.com")
         body = fresh_keys(fake_langfuse)
@@ -405,7 +405,7 @@ def test_stale_status_is_revalidated_in_the_background(
     settings: Settings, database: Database, fake_langfuse: FakeLangfuse
 ) -> None:
     eager = settings.model_copy(update={"langfuse_revalidate_seconds": 0})
-    state = AppState.build(eager, database)
+    state = Runtime.build(eager, database)
     with TestClient(create_app(state=state)) as client:
         accounts = Accounts(client)
         headers = accounts.user("bg@example.com")
@@ -493,7 +493,7 @@ def test_no_private_policy_refuses_loopback(
     settings: Settings, database: Database, fake_langfuse: FakeLangfuse
 ) -> None:
     strict = settings.model_copy(update={"langfuse_host_policy": ["no-private"]})
-    state = AppState.build(strict, database)
+    state = Runtime.build(strict, database)
     with TestClient(create_app(state=state)) as client:
         headers = Accounts(client).user("strict@example.com")
         result = save(client, headers, fresh_keys(fake_langfuse))
@@ -506,7 +506,7 @@ def test_allowlist_policy(
     settings: Settings, database: Database, fake_langfuse: FakeLangfuse
 ) -> None:
     allow = settings.model_copy(update={"langfuse_host_policy": ["langfuse.internal", "localhost"]})
-    state = AppState.build(allow, database)
+    state = Runtime.build(allow, database)
     with TestClient(create_app(state=state)) as client:
         headers = Accounts(client).user("allow@example.com")
         refused = save(client, headers, fresh_keys(fake_langfuse))

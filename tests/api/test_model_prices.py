@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
+from ragprism.runtime import Runtime
 from tests.api.chat_support import HANDBOOK, ChatApi
 from tests.api.rag_support import fail_fast_models
 from tests.api.trace_support import (
@@ -41,7 +41,7 @@ def openai_server() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def api(
-    client: TestClient, accounts: Accounts, state: AppState, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, accounts: Accounts, state: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> ChatApi:
     fail_fast_models(state, monkeypatch)
     return ChatApi(client, accounts.user("owner@example.com"), state)
@@ -121,7 +121,7 @@ def test_zero_prices_are_a_price(api: ChatApi, openai_server: FakeOpenAI) -> Non
 
 
 def test_every_observation_of_a_priced_model_carries_its_cost(
-    api: ChatApi, state: AppState, fake_langfuse: FakeLangfuse, openai_server: FakeOpenAI
+    api: ChatApi, state: Runtime, fake_langfuse: FakeLangfuse, openai_server: FakeOpenAI
 ) -> None:
     url = openai_server.url
     add_model(api.client, api.headers, url, "fake-chat", "chat", input_price=2.5, output_price=10)
@@ -166,7 +166,7 @@ def test_every_observation_of_a_priced_model_carries_its_cost(
 
 
 def test_no_price_no_cost_and_a_new_price_applies_at_once(
-    api: ChatApi, state: AppState, fake_langfuse: FakeLangfuse, openai_server: FakeOpenAI
+    api: ChatApi, state: Runtime, fake_langfuse: FakeLangfuse, openai_server: FakeOpenAI
 ) -> None:
     add_model(api.client, api.headers, openai_server.url, "fake-chat", "chat")
     project_id = traced(api, fake_langfuse)
@@ -184,7 +184,7 @@ def test_no_price_no_cost_and_a_new_price_applies_at_once(
 
 
 def test_built_in_models_are_free(
-    api: ChatApi, state: AppState, fake_langfuse: FakeLangfuse
+    api: ChatApi, state: Runtime, fake_langfuse: FakeLangfuse
 ) -> None:
     chat_id, _ = api.knowledge_chat()  # built-in chat and embedding models
     project_id = traced(api, fake_langfuse)
@@ -197,7 +197,7 @@ def test_built_in_models_are_free(
 
 
 def test_prices_are_the_tenants_own(
-    api: ChatApi, accounts: Accounts, state: AppState, openai_server: FakeOpenAI
+    api: ChatApi, accounts: Accounts, state: Runtime, openai_server: FakeOpenAI
 ) -> None:
     add_model(api.client, api.headers, openai_server.url, "fake-chat", "chat", input_price=5)
     other = ChatApi(api.client, accounts.user("other@example.com"), state)

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from ragprism.api.state import AppState
 from ragprism.models import TenantLlm
+from ragprism.runtime import Runtime
 from tests.conftest import Accounts
 from tests.support.openai_server import FakeOpenAI
 
@@ -50,7 +50,7 @@ def add(
 
 
 def test_add_verifies_with_a_real_call_and_hides_the_key(
-    client: TestClient, owner: dict[str, str], fake_openai: FakeOpenAI, state: AppState
+    client: TestClient, owner: dict[str, str], fake_openai: FakeOpenAI, state: Runtime
 ) -> None:
     result = add(client, owner, fake_openai)
     assert result == {
@@ -81,7 +81,7 @@ def test_add_verifies_with_a_real_call_and_hides_the_key(
 
 
 def test_defaults_resolve_to_working_models(
-    client: TestClient, owner: dict[str, str], fake_openai: FakeOpenAI, state: AppState
+    client: TestClient, owner: dict[str, str], fake_openai: FakeOpenAI, state: Runtime
 ) -> None:
     info = client.get("/v1/user/tenant_info", headers=owner).json()["data"]
     assert info["llm_id"] == "builtin-extractive@Builtin"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
+from ragprism.runtime import Runtime
 from tests.api.chat_support import ChatApi, sse_payloads
 from tests.api.rag_support import fail_fast_models
 from tests.conftest import Accounts
@@ -18,7 +18,7 @@ ROUTES = ["/openai/{chat_id}/chat/completions", "/chats_openai/{chat_id}/chat/co
 
 
 @pytest.fixture
-def api(client: TestClient, accounts: Accounts, state: AppState) -> ChatApi:
+def api(client: TestClient, accounts: Accounts, state: Runtime) -> ChatApi:
     return ChatApi(client, accounts.user("owner@example.com"), state)
 
 
@@ -112,7 +112,7 @@ def test_history_and_validation(api: ChatApi) -> None:
 
 
 def test_provider_usage_and_errors(
-    api: ChatApi, state: AppState, monkeypatch: pytest.MonkeyPatch
+    api: ChatApi, state: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fail_fast_models(state, monkeypatch, timeout=0.5)
     with FakeOpenAI(api_key=None, reply="Twenty five days [ID:0].") as server:
@@ -147,7 +147,7 @@ def test_provider_usage_and_errors(
 
 
 def test_tenant_isolation(
-    api: ChatApi, client: TestClient, accounts: Accounts, state: AppState
+    api: ChatApi, client: TestClient, accounts: Accounts, state: Runtime
 ) -> None:
     chat_id, _ = api.knowledge_chat()
     other = ChatApi(client, accounts.user("other@example.com"), state)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
+from ragprism.runtime import Runtime
 from tests.api.rag_support import MISSING_ID, Rag
 from tests.conftest import Accounts
 
@@ -36,12 +36,12 @@ def routes(d: str, doc: str, chunk: str) -> list[tuple[str, str, dict[str, Any]]
 
 
 @pytest.fixture
-def owner(client: TestClient, accounts: Accounts, state: AppState) -> Rag:
+def owner(client: TestClient, accounts: Accounts, state: Runtime) -> Rag:
     return Rag(client, accounts.user("ann@example.com"), state)
 
 
 @pytest.fixture
-def intruder(client: TestClient, accounts: Accounts, state: AppState) -> Rag:
+def intruder(client: TestClient, accounts: Accounts, state: Runtime) -> Rag:
     return Rag(client, accounts.user("eve@example.com"), state)
 
 

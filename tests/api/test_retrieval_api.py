@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
+from ragprism.runtime import Runtime
 from tests.api.rag_support import MISSING_ID, Rag
 from tests.conftest import Accounts
 from tests.support.langfuse_server import FakeLangfuse
@@ -23,7 +23,7 @@ ANIMALS = (
 
 
 @pytest.fixture
-def rag(client: TestClient, accounts: Accounts, state: AppState) -> Rag:
+def rag(client: TestClient, accounts: Accounts, state: Runtime) -> Rag:
     return Rag(client, accounts.user("ann@example.com"), state)
 
 
@@ -193,7 +193,7 @@ def test_refusals(rag: Rag, kb: tuple[str, str]) -> None:
 
 
 def test_retrieval_and_ingestion_are_traced(
-    rag: Rag, state: AppState, fake_langfuse: FakeLangfuse
+    rag: Rag, state: Runtime, fake_langfuse: FakeLangfuse
 ) -> None:
     public, secret = f"pk-lf-{uuid.uuid4()}", f"sk-lf-{uuid.uuid4()}"
     fake_langfuse.add_project(public, secret, project_id="p-rag")

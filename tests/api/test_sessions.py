@@ -5,19 +5,19 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
+from ragprism.runtime import Runtime
 from tests.api.chat_support import ChatApi
 from tests.api.rag_support import MISSING_ID
 from tests.conftest import Accounts
 
 
 @pytest.fixture
-def api(client: TestClient, accounts: Accounts, state: AppState) -> ChatApi:
+def api(client: TestClient, accounts: Accounts, state: Runtime) -> ChatApi:
     return ChatApi(client, accounts.user("owner@example.com"), state)
 
 
 @pytest.fixture
-def other(client: TestClient, accounts: Accounts, state: AppState) -> ChatApi:
+def other(client: TestClient, accounts: Accounts, state: Runtime) -> ChatApi:
     return ChatApi(client, accounts.user("other@example.com"), state)
 
 
@@ -102,9 +102,9 @@ def test_feedback_is_stored_on_the_answer(api: ChatApi) -> None:
     assert api.call("PUT", path, json={"feedback": "no verdict"})["code"] == 101
 
 
-def test_record_feedback_returns_the_trace_link(api: ChatApi, state: AppState) -> None:
-    from ragprism.services import sessions as service
-    from ragprism.services.accounts import authenticate, extract_token
+def test_record_feedback_returns_the_trace_link(api: ChatApi, state: Runtime) -> None:
+    from ragprism.services.accounts.accounts import authenticate, extract_token
+    from ragprism.services.chat import sessions as service
 
     chat_id, _ = api.knowledge_chat()
     answer = api.ask(chat_id, "Who cleans the coffee machine?")

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ragprism.api.app import create_app
-from ragprism.api.state import AppState
 from ragprism.llm import count_tokens
+from ragprism.runtime import Runtime
 from tests.api.chat_support import sse_payloads
 from tests.api.rag_support import Rag, fail_fast_models
 from tests.api.trace_support import (
@@ -49,7 +49,7 @@ def openai_server() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def api(
-    client: TestClient, accounts: Accounts, state: AppState, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, accounts: Accounts, state: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> Rag:
     fail_fast_models(state, monkeypatch)
     return Rag(client, accounts.user("owner@example.com"), state)
@@ -82,7 +82,7 @@ def post_audio(
 
 
 def test_transcription_is_one_traced_generation_with_provider_usage_and_cost(
-    api: Rag, state: AppState, fake_langfuse: FakeLangfuse, whisper: str, openai_server: FakeOpenAI
+    api: Rag, state: Runtime, fake_langfuse: FakeLangfuse, whisper: str, openai_server: FakeOpenAI
 ) -> None:
     project_id = traced(api, fake_langfuse)
     openai_server.status(
@@ -128,7 +128,7 @@ def test_transcription_is_one_traced_generation_with_provider_usage_and_cost(
 
 
 def test_usage_is_estimated_and_marked_when_the_provider_reports_none(
-    api: Rag, state: AppState, fake_langfuse: FakeLangfuse, whisper: str
+    api: Rag, state: Runtime, fake_langfuse: FakeLangfuse, whisper: str
 ) -> None:
     project_id = traced(api, fake_langfuse)
     body, _ = post_audio(api, "memo.MP3")
@@ -146,7 +146,7 @@ def test_usage_is_estimated_and_marked_when_the_provider_reports_none(
 
 
 def test_stream_answers_one_done_event_with_the_trace(
-    api: Rag, state: AppState, fake_langfuse: FakeLangfuse, whisper: str
+    api: Rag, state: Runtime, fake_langfuse: FakeLangfuse, whisper: str
 ) -> None:
     project_id = traced(api, fake_langfuse)
     with api.client.stream(
@@ -169,7 +169,7 @@ def test_stream_answers_one_done_event_with_the_trace(
 @pytest.mark.parametrize(("status", "code"), [(503, 105), (401, 102)])
 def test_provider_failure_is_an_error_generation_and_a_clear_error(
     api: Rag,
-    state: AppState,
+    state: Runtime,
     fake_langfuse: FakeLangfuse,
     whisper: str,
     openai_server: FakeOpenAI,
@@ -259,7 +259,7 @@ def test_a_json_body_is_refused_like_a_missing_file(api: Rag, whisper: str) -> N
 
 
 def test_audio_over_the_upload_limit_is_refused_with_413(
-    state: AppState, accounts: Accounts, whisper: str, openai_server: FakeOpenAI
+    state: Runtime, accounts: Accounts, whisper: str, openai_server: FakeOpenAI
 ) -> None:
     limit = state.settings.max_body_bytes  # multipart bodies may not be smaller than this
     state.settings.max_upload_bytes = limit
@@ -286,7 +286,7 @@ def test_unauthenticated_is_401(client: TestClient) -> None:
 def test_another_tenant_can_neither_use_the_model_nor_see_the_trace(
     api: Rag,
     accounts: Accounts,
-    state: AppState,
+    state: Runtime,
     fake_langfuse: FakeLangfuse,
     whisper: str,
     openai_server: FakeOpenAI,

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
+from ragprism.runtime import Runtime
 from tests.api.rag_support import Rag
 from tests.support.langfuse_server import FakeLangfuse
 
@@ -35,7 +35,7 @@ def traced(api: Rag, lf: FakeLangfuse) -> str:
 
 
 def trace_spans(
-    state: AppState, lf: FakeLangfuse, project_id: str, trace_id: str, n: int
+    state: Runtime, lf: FakeLangfuse, project_id: str, trace_id: str, n: int
 ) -> dict[str, dict[str, Any]]:
     """The ``n`` spans of one trace by name (the names in a trace must be unique)."""
     assert state.tracing.flush(5.0)
@@ -46,7 +46,7 @@ def trace_spans(
     return by_name
 
 
-def trace_of(state: AppState, lf: FakeLangfuse, project_id: str, name: str) -> str:
+def trace_of(state: Runtime, lf: FakeLangfuse, project_id: str, name: str) -> str:
     """The id of the only trace named ``name`` in the project (after a flush)."""
     assert state.tracing.flush(5.0)
     lf.wait_for_spans(1, project_id=project_id)

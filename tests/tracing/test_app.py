@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ragprism.api.app import create_app
-from ragprism.api.state import AppState
 from ragprism.db import Database
+from ragprism.runtime import Runtime
 from ragprism.settings import Settings
 from ragprism.tracing import NoopTrace
 from tests.conftest import Accounts
@@ -20,17 +20,17 @@ PATH = "/api/v1/langfuse/api-key"
 
 
 @pytest.fixture
-def app_state(settings: Settings, database: Database) -> Iterator[AppState]:
+def app_state(settings: Settings, database: Database) -> Iterator[Runtime]:
     """An app state whose spans wait in memory (long flush interval) until flushed."""
     tuned = settings.model_copy(update={"trace_flush_interval": 30.0})
-    state = AppState.build(tuned, database)
+    state = Runtime.build(tuned, database)
     yield state
     if state.langfuse.revalidator is not None:
         state.langfuse.revalidator.shutdown()
 
 
 @pytest.fixture
-def app_client(app_state: AppState) -> Iterator[TestClient]:
+def app_client(app_state: Runtime) -> Iterator[TestClient]:
     with TestClient(create_app(state=app_state)) as test_client:
         yield test_client
 
@@ -46,7 +46,7 @@ def configure(client: TestClient, headers: dict[str, str], server: FakeLangfuse)
 
 
 def test_config_api_drives_tracing_status_and_metrics(
-    app_client: TestClient, app_state: AppState, fake_langfuse: FakeLangfuse
+    app_client: TestClient, app_state: Runtime, fake_langfuse: FakeLangfuse
 ) -> None:
     accounts = Accounts(app_client)
     owner = accounts.user("owner@example.com")
@@ -82,7 +82,7 @@ def test_config_api_drives_tracing_status_and_metrics(
 
 
 def test_delete_stops_tracing_at_once_and_counts_dropped(
-    app_client: TestClient, app_state: AppState, fake_langfuse: FakeLangfuse
+    app_client: TestClient, app_state: Runtime, fake_langfuse: FakeLangfuse
 ) -> None:
     accounts = Accounts(app_client)
     owner = accounts.user("owner@example.com")
@@ -108,7 +108,7 @@ def test_delete_stops_tracing_at_once_and_counts_dropped(
 
 
 def test_metrics_token_is_required_when_set(settings: Settings, database: Database) -> None:
-    state = AppState.build(settings.model_copy(update={"metrics_token": "scrape-secret"}), database)
+    state = Runtime.build(settings.model_copy(update={"metrics_token": "scrape-secret"}), database)
     with TestClient(create_app(state=state)) as client:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "scrape-secret"}):
             refused = client.get("/metrics", headers=headers)

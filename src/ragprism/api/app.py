@@ -27,14 +27,14 @@ from ragprism.api.routes import (
     tenant,
     user,
 )
-from ragprism.api.state import AppState
+from ragprism.runtime import Runtime
 from ragprism.settings import Settings, get_settings
 
 
-def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, state: Runtime | None = None) -> FastAPI:
     """A configured application. Tests pass their own settings or state."""
     settings = settings or (state.settings if state else get_settings())
-    app_state = state or AppState.build(settings)
+    app_state = state or Runtime.build(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -8,16 +8,16 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
-from ragprism.api.state import AppState
-from ragprism.services.accounts import Principal, authenticate, extract_token
+from ragprism.runtime import Runtime
+from ragprism.services.accounts.accounts import Principal, authenticate, extract_token
 
 
-def get_state(request: Request) -> AppState:
-    state: AppState = request.app.state.ragprism
+def get_state(request: Request) -> Runtime:
+    state: Runtime = request.app.state.ragprism
     return state
 
 
-StateDep = Annotated[AppState, Depends(get_state)]
+StateDep = Annotated[Runtime, Depends(get_state)]
 
 
 def get_session(state: StateDep) -> Iterator[Session]:

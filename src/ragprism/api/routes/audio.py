@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import failure, ok
 from ragprism.api.routes.completions import EventStreamResponse
-from ragprism.services import sse
-from ragprism.services.transcription import AudioUpload, Transcription, transcribe
+from ragprism.services.chat import sse
+from ragprism.services.chat.transcription import AudioUpload, Transcription, transcribe
 
 router = APIRouter(prefix="/api/v1", tags=["audio"])
 

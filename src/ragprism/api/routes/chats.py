@@ -13,7 +13,7 @@ from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
 from ragprism.api.serialize import times
 from ragprism.models import Chat
-from ragprism.services import chats as service
+from ragprism.services.chat import chats as service
 
 router = APIRouter(prefix="/api/v1", tags=["chats"])
 

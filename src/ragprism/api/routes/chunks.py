@@ -12,7 +12,7 @@ from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
 from ragprism.api.routes.documents import document_json
 from ragprism.models import Chunk, Document
-from ragprism.services import chunks as service
+from ragprism.services.knowledge import chunks as service
 
 router = APIRouter(prefix="/api/v1", tags=["chunks"])
 

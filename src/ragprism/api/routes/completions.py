@@ -16,8 +16,8 @@ from starlette.types import Send
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
 from ragprism.api.routes.chats import RequestBody
-from ragprism.services import conversation, sse
-from ragprism.services.rag_prompt import last_user_question
+from ragprism.services.chat import conversation, sse
+from ragprism.services.chat.rag_prompt import last_user_question
 
 router = APIRouter(prefix="/api/v1", tags=["completions"])
 

@@ -12,7 +12,7 @@ from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
 from ragprism.api.serialize import times
 from ragprism.models import Dataset
-from ragprism.services import datasets as service
+from ragprism.services.knowledge import datasets as service
 
 router = APIRouter(prefix="/api/v1", tags=["datasets"])
 

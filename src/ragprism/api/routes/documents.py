@@ -17,7 +17,7 @@ from ragprism.api.envelope import ok
 from ragprism.api.routes.datasets import ChunkMethod
 from ragprism.api.serialize import times
 from ragprism.models import Document
-from ragprism.services import documents as service
+from ragprism.services.knowledge import documents as service
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 

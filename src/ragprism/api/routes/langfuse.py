@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
-from ragprism.services.langfuse_config import NO_RECORD, LangfuseConfigIn
+from ragprism.services.observability.langfuse_config import NO_RECORD, LangfuseConfigIn
 
 router = APIRouter(tags=["langfuse"])
 PATHS = ("/v1/langfuse/api_key", "/api/v1/langfuse/api-key")

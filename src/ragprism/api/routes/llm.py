@@ -11,7 +11,7 @@ from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
 from ragprism.api.serialize import times
 from ragprism.models import Tenant
-from ragprism.services.model_settings import (
+from ragprism.services.models.model_settings import (
     BUILTIN_FACTORY,
     DEFAULT_COLUMNS,
     FACTORIES,

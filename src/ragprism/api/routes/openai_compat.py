@@ -31,8 +31,8 @@ from ragprism.api.routes.chats import RequestBody
 from ragprism.api.routes.completions import EventStreamResponse, MessageIn, turn_stream
 from ragprism.db import new_id
 from ragprism.errors import NotFound, RagprismError, RetCode
-from ragprism.services import conversation, sse
-from ragprism.services.rag_prompt import last_user_question
+from ragprism.services.chat import conversation, sse
+from ragprism.services.chat.rag_prompt import last_user_question
 
 _STATUS_BY_CODE = {
     RetCode.ARGUMENT_ERROR: 400,

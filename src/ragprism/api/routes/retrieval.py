@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
-from ragprism.services.retrieval import RetrievalRequest, retrieve
+from ragprism.services.knowledge.retrieval import RetrievalRequest, retrieve
 
 router = APIRouter(prefix="/api/v1", tags=["retrieval"])
 

@@ -13,7 +13,7 @@ from ragprism.api.envelope import ok
 from ragprism.api.routes.chats import DeleteIn, RequestBody
 from ragprism.api.serialize import times
 from ragprism.models import ChatMessage, ChatSession
-from ragprism.services import sessions as service
+from ragprism.services.chat import sessions as service
 
 router = APIRouter(prefix="/api/v1/chats/{chat_id}/sessions", tags=["sessions"])
 

@@ -11,7 +11,7 @@ from ragprism import __version__
 from ragprism.api.deps import CurrentPrincipal, SessionDep
 from ragprism.api.envelope import ok
 from ragprism.api.serialize import api_token_json
-from ragprism.services import api_keys
+from ragprism.services.accounts import api_keys
 
 router = APIRouter(prefix="/v1/system", tags=["system"])
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ragprism.api.deps import CurrentPrincipal, SessionDep
 from ragprism.api.envelope import ok
 from ragprism.api.serialize import member_json, times
-from ragprism.services import accounts
+from ragprism.services.accounts import accounts
 
 router = APIRouter(prefix="/v1/tenant", tags=["tenant"])
 TenantId = Annotated[str, Path(max_length=32)]

@@ -11,7 +11,7 @@ from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
 from ragprism.api.serialize import user_json
 from ragprism.errors import OperatingError
-from ragprism.services import accounts
+from ragprism.services.accounts import accounts
 
 router = APIRouter(prefix="/v1/user", tags=["user"])
 

@@ -8,7 +8,7 @@ from ragprism.errors import InvalidArgument, NotFound
 from ragprism.models import ApiToken
 from ragprism.repositories import tokens as repo
 from ragprism.security.tokens import API_KEY_PREFIX, digest, mask_secret, new_api_key
-from ragprism.services.accounts import Principal
+from ragprism.services.accounts.accounts import Principal
 
 
 def create(session: Session, principal: Principal) -> tuple[ApiToken, str]:

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from ragprism.errors import DataError, RagprismError
 from ragprism.llm import Usage, count_tokens
-from ragprism.services.accounts import Principal
-from ragprism.services.model_usage import record_usage
+from ragprism.services.accounts.accounts import Principal
+from ragprism.services.models.model_usage import record_usage
 
 if TYPE_CHECKING:
-    from ragprism.api.state import AppState
+    from ragprism.services.context import ServiceContext
 
 # RAGFlow's list, with the type each is sent to the provider as.
 AUDIO_TYPES: dict[str, str] = {
@@ -83,7 +83,7 @@ def audio_type(upload: AudioUpload | None) -> tuple[str, str]:
 
 
 def transcribe(
-    session: Session, state: AppState, principal: Principal, upload: AudioUpload | None
+    session: Session, state: ServiceContext, principal: Principal, upload: AudioUpload | None
 ) -> Transcription:
     """Transcribe ``upload`` with the tenant's ``asr_id`` model.
 

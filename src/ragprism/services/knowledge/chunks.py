@@ -21,7 +21,7 @@ from ragprism.repositories import datasets as repo
 from ragprism.retrieval import ChunkRecord
 
 if TYPE_CHECKING:
-    from ragprism.api.state import AppState
+    from ragprism.services.context import ServiceContext
 
 
 def document_in_dataset(
@@ -38,7 +38,7 @@ def document_in_dataset(
 
 
 def drop_document_chunks(
-    session: Session, state: AppState, tenant_id: str, document_id: str
+    session: Session, state: ServiceContext, tenant_id: str, document_id: str
 ) -> None:
     """Delete every chunk of a document and zero its counters (commits ``session`` first)."""
     session.commit()
@@ -91,7 +91,7 @@ def _clean_terms(values: Sequence[str], field: str) -> list[str]:
 
 
 def _embed(
-    session: Session, state: AppState, dataset: Dataset, content: str, questions: list[str]
+    session: Session, state: ServiceContext, dataset: Dataset, content: str, questions: list[str]
 ) -> list[float]:
     # RAGFlow embeds a chunk's questions instead of its content when it has some.
     text = "\n".join(questions) if questions else content
@@ -101,7 +101,7 @@ def _embed(
 
 def add(
     session: Session,
-    state: AppState,
+    state: ServiceContext,
     tenant_id: str,
     dataset_id: str,
     document_id: str,
@@ -146,7 +146,7 @@ def add(
 
 def update(
     session: Session,
-    state: AppState,
+    state: ServiceContext,
     tenant_id: str,
     dataset_id: str,
     document_id: str,
@@ -201,7 +201,7 @@ def update(
 
 def delete(
     session: Session,
-    state: AppState,
+    state: ServiceContext,
     tenant_id: str,
     dataset_id: str,
     document_id: str,

@@ -22,12 +22,12 @@ from ragprism.rag.images import IMAGE_EXTENSIONS, IMAGE_TYPES_LABEL, image_mime,
 from ragprism.rag.parsing import CorruptDocument, UnsupportedFormat, document_kind
 from ragprism.repositories import datasets as repo
 from ragprism.repositories.datasets import DocumentFields, OrderBy
-from ragprism.services.accounts import Principal
-from ragprism.services.chunks import document_in_dataset, drop_document_chunks
-from ragprism.services.datasets import CHUNK_METHODS, get, merged_parser_config
+from ragprism.services.accounts.accounts import Principal
+from ragprism.services.knowledge.chunks import document_in_dataset, drop_document_chunks
+from ragprism.services.knowledge.datasets import CHUNK_METHODS, get, merged_parser_config
 
 if TYPE_CHECKING:
-    from ragprism.api.state import AppState
+    from ragprism.services.context import ServiceContext
 
 MAX_NAME_BYTES = 255
 _META_SCALARS = (str, int, float, bool)
@@ -154,7 +154,7 @@ def _check_meta_fields(meta: dict[str, Any]) -> dict[str, Any]:
 
 def update(
     session: Session,
-    state: AppState,
+    state: ServiceContext,
     tenant_id: str,
     dataset_id: str,
     document_id: str,
@@ -229,7 +229,7 @@ def _owned_documents(
 
 def delete(
     session: Session,
-    state: AppState,
+    state: ServiceContext,
     tenant_id: str,
     dataset_id: str,
     document_ids: Sequence[str] | None,
@@ -248,7 +248,11 @@ def delete(
 
 
 def start_parsing(
-    session: Session, state: AppState, tenant_id: str, dataset_id: str, document_ids: Sequence[str]
+    session: Session,
+    state: ServiceContext,
+    tenant_id: str,
+    dataset_id: str,
+    document_ids: Sequence[str],
 ) -> list[str]:
     """Queue documents for parsing (``RUNNING``, progress 0) and wake the workers."""
     get(session, tenant_id, dataset_id)
@@ -268,7 +272,11 @@ def start_parsing(
 
 
 def stop_parsing(
-    session: Session, state: AppState, tenant_id: str, dataset_id: str, document_ids: Sequence[str]
+    session: Session,
+    state: ServiceContext,
+    tenant_id: str,
+    dataset_id: str,
+    document_ids: Sequence[str],
 ) -> list[str]:
     """Cancel parsing (``CANCEL``) and drop the chunks made so far."""
     get(session, tenant_id, dataset_id)

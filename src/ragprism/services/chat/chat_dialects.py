@@ -3,7 +3,7 @@
 ``ragflow-sdk`` up to 0.24 sends nested ``llm`` and ``prompt`` objects and ``avatar``;
 later releases send RAGFlow's stored names: ``icon``, ``llm_id``, ``llm_setting``,
 ``prompt_config`` and top-level retrieval settings. Requests in the later spelling are
-folded into the earlier one, which :mod:`ragprism.services.chats` applies; responses carry
+folded into the earlier one, which :mod:`ragprism.services.chat.chats` applies; responses carry
 both.
 """
 

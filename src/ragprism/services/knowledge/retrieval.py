@@ -23,11 +23,11 @@ from ragprism.llm.pricing import ModelPrice
 from ragprism.models import Dataset, Document
 from ragprism.retrieval import ScoredChunk, query_terms
 from ragprism.retrieval.analysis import index_terms
-from ragprism.services.model_usage import record_usage
+from ragprism.services.models.model_usage import record_usage
 from ragprism.tracing import NoopTrace
 
 if TYPE_CHECKING:
-    from ragprism.api.state import AppState
+    from ragprism.services.context import ServiceContext
     from ragprism.tracing import Observation, Trace
 
 _NOOP = NoopTrace()
@@ -112,7 +112,7 @@ def _datasets_of(session: Session, tenant_id: str, document_ids: Sequence[str]) 
 
 def retrieve(
     session: Session,
-    state: AppState,
+    state: ServiceContext,
     tenant_id: str,
     request: RetrievalRequest,
     *,

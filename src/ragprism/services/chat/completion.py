@@ -22,8 +22,7 @@ from ragprism.errors import RagprismError, RetCode
 from ragprism.llm import ChatModel, Message, Usage, count_message_tokens, count_tokens
 from ragprism.llm.pricing import ModelPrice
 from ragprism.models import Chat
-from ragprism.services.model_usage import record_usage
-from ragprism.services.rag_prompt import (
+from ragprism.services.chat.rag_prompt import (
     KNOWLEDGE_TOKEN_BUDGET,
     bounded_history,
     build_reference,
@@ -33,11 +32,12 @@ from ragprism.services.rag_prompt import (
     system_prompt,
     within_budget,
 )
-from ragprism.services.retrieval import RetrievalRequest, retrieve
+from ragprism.services.knowledge.retrieval import RetrievalRequest, retrieve
+from ragprism.services.models.model_usage import record_usage
 from ragprism.tracing import NoopTrace
 
 if TYPE_CHECKING:
-    from ragprism.api.state import AppState
+    from ragprism.services.context import ServiceContext
     from ragprism.tracing import Observation, Trace
 
 _NOOP = NoopTrace()
@@ -149,7 +149,7 @@ class StreamOutcome:
 
 def prepare(
     session: Session,
-    state: AppState,
+    state: ServiceContext,
     tenant_id: str,
     config: ChatConfig,
     question: str,

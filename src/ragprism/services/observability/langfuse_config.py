@@ -22,8 +22,8 @@ from ragprism.repositories import langfuse as repo
 from ragprism.security.host_policy import HostPolicy, HostRefused, normalise_host
 from ragprism.security.keyring import Keyring
 from ragprism.security.tokens import mask_secret
-from ragprism.services.accounts import Principal
-from ragprism.services.langfuse_validation import (
+from ragprism.services.accounts.accounts import Principal
+from ragprism.services.observability.langfuse_validation import (
     InvalidLangfuseKeys,
     LangfuseCredentials,
     LangfuseProject,

@@ -29,12 +29,12 @@ from ragprism.rag.images import is_image_name
 from ragprism.rag.parsing import ParsedDocument, Section, parse_document
 from ragprism.repositories import datasets as repo
 from ragprism.retrieval import ChunkRecord
-from ragprism.services.chunks import drop_document_chunks
-from ragprism.services.image_description import ImageDocument, describe_image
-from ragprism.services.model_usage import record_usage
+from ragprism.services.knowledge.chunks import drop_document_chunks
+from ragprism.services.knowledge.image_description import ImageDocument, describe_image
+from ragprism.services.models.model_usage import record_usage
 
 if TYPE_CHECKING:
-    from ragprism.api.state import AppState
+    from ragprism.services.context import ServiceContext
     from ragprism.tracing import Observation, Trace
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class Ingestion:
     """Parses one claimed document for ``worker_id``."""
 
     def __init__(
-        self, state: AppState, worker_id: str, lease_seconds: float, doc: ClaimedDocument
+        self, state: ServiceContext, worker_id: str, lease_seconds: float, doc: ClaimedDocument
     ) -> None:
         self.state = state
         self.worker_id = worker_id

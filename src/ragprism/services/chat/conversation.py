@@ -17,15 +17,15 @@ from sqlalchemy.orm import Session
 from ragprism.db import new_id
 from ragprism.errors import DataError
 from ragprism.llm import Message
-from ragprism.services import completion, sessions
-from ragprism.services.accounts import Principal
-from ragprism.services.chats import get_chat
-from ragprism.services.completion import Answer, ChatConfig, PreparedAnswer, StreamEvent
+from ragprism.services.accounts.accounts import Principal
+from ragprism.services.chat import completion, sessions
+from ragprism.services.chat.chats import get_chat
+from ragprism.services.chat.completion import Answer, ChatConfig, PreparedAnswer, StreamEvent
 from ragprism.tracing import NoopTrace, Trace
 
 if TYPE_CHECKING:
-    from ragprism.api.state import AppState
     from ragprism.models import Chat
+    from ragprism.services.context import ServiceContext
 
 _NOOP = NoopTrace()
 
@@ -56,7 +56,7 @@ class Turn:
 
 
 def _start_trace(
-    state: AppState,
+    state: ServiceContext,
     principal: Principal,
     *,
     question: str,
@@ -101,7 +101,7 @@ def _end_turn_trace(turn: Turn, exc: BaseException | None = None, output: Any = 
 
 def _traced_prepare(
     session: Session,
-    state: AppState,
+    state: ServiceContext,
     principal: Principal,
     config: ChatConfig,
     question: str,
@@ -139,7 +139,7 @@ def _traced_prepare(
 
 def start_turn(
     session: Session,
-    state: AppState,
+    state: ServiceContext,
     principal: Principal,
     *,
     chat_id: str | None,
@@ -244,7 +244,7 @@ def end_turn(turn: Turn) -> None:
     _end_turn_trace(turn)
 
 
-def stream_turn(state: AppState, turn: Turn) -> Generator[StreamEvent, None, None]:
+def stream_turn(state: ServiceContext, turn: Turn) -> Generator[StreamEvent, None, None]:
     """The answer as stream events; the assistant message is stored when the stream ends
     (done, failed or closed early by a client that went away)."""
     assert turn.prepared is not None

@@ -16,10 +16,10 @@ from ragprism.errors import DataError
 from ragprism.llm import DEFAULT_IMAGE_PROMPT
 from ragprism.rag.images import IMAGE_TYPES_LABEL, image_mime
 from ragprism.rag.parsing import CorruptDocument
-from ragprism.services.model_usage import record_usage
+from ragprism.services.models.model_usage import record_usage
 
 if TYPE_CHECKING:
-    from ragprism.api.state import AppState
+    from ragprism.services.context import ServiceContext
     from ragprism.tracing import Observation
 
 IMAGE_PROMPT = DEFAULT_IMAGE_PROMPT
@@ -54,7 +54,7 @@ def no_model_message(name: str) -> str:
 
 
 def describe_image(
-    state: AppState,
+    state: ServiceContext,
     image: ImageDocument,
     *,
     link: Observation,

@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 import pytest
 from fastapi.testclient import TestClient
 
-from ragprism.api.state import AppState
 from ragprism.llm.base import EmbeddingResult
 from ragprism.models import Document
 from ragprism.repositories import datasets as repo
 from ragprism.retrieval import ChunkRecord
-from ragprism.services.ingestion import MAX_PARSE_ATTEMPTS
-from ragprism.services.parse_worker import ParseWorker
+from ragprism.runtime import Runtime
+from ragprism.services.knowledge.ingestion import MAX_PARSE_ATTEMPTS
+from ragprism.services.knowledge.parse_worker import ParseWorker
 from ragprism.settings import Settings
 from tests.api.rag_support import Rag, pdf_bytes
 from tests.conftest import Accounts
@@ -32,12 +32,12 @@ def no_workers(settings: Settings) -> None:
 
 
 @pytest.fixture
-def rag(no_workers: None, client: TestClient, accounts: Accounts, state: AppState) -> Rag:
+def rag(no_workers: None, client: TestClient, accounts: Accounts, state: Runtime) -> Rag:
     return Rag(client, accounts.user("ann@example.com"), state)
 
 
 @pytest.fixture
-def worker(rag: Rag, state: AppState) -> ParseWorker:
+def worker(rag: Rag, state: Runtime) -> ParseWorker:
     assert state.parse_worker is not None
     return state.parse_worker
 
@@ -53,12 +53,12 @@ def queued(rag: Rag, name: str = "a.txt", data: bytes = TEXT) -> tuple[str, str]
     return dataset_id, document["id"]
 
 
-def chunk_ids(state: AppState, tenant_id: str, dataset_id: str, document_id: str) -> list[str]:
+def chunk_ids(state: Runtime, tenant_id: str, dataset_id: str, document_id: str) -> list[str]:
     with state.db.session() as session:
         return [c.id for c in repo.list_chunks(session, tenant_id, dataset_id, document_id)[0]]
 
 
-def load(state: AppState, document_id: str) -> Document:
+def load(state: Runtime, document_id: str) -> Document:
     with state.db.session() as session:
         document = session.get(Document, document_id)
         assert document is not None
@@ -84,7 +84,7 @@ class HookedEmbedding:
 
 
 def hook_embedding(
-    monkeypatch: pytest.MonkeyPatch, state: AppState, hook: Callable[[], None]
+    monkeypatch: pytest.MonkeyPatch, state: Runtime, hook: Callable[[], None]
 ) -> None:
     original = state.models.embedding
 
@@ -94,7 +94,7 @@ def hook_embedding(
     monkeypatch.setattr(state.models, "embedding", embedding)
 
 
-def test_run_once_parses_one_document(rag: Rag, worker: ParseWorker, state: AppState) -> None:
+def test_run_once_parses_one_document(rag: Rag, worker: ParseWorker, state: Runtime) -> None:
     _dataset_id, document_id = queued(rag)
     assert worker.run_once("w1") == document_id
     assert worker.run_once("w1") is None  # the queue is empty
@@ -109,7 +109,7 @@ def test_run_once_parses_one_document(rag: Rag, worker: ParseWorker, state: AppS
 
 
 def test_corrupt_file_fails_with_a_message_and_nothing_else_breaks(
-    rag: Rag, worker: ParseWorker, state: AppState
+    rag: Rag, worker: ParseWorker, state: Runtime
 ) -> None:
     _, bad = queued(rag, "broken.pdf", b"%PDF-1.7 this is not really a pdf")
     dataset_id, good = queued(rag, "good.pdf", pdf_bytes("Aardvarks dig burrows."))
@@ -126,7 +126,7 @@ def test_corrupt_file_fails_with_a_message_and_nothing_else_breaks(
 
 
 def test_stop_mid_parse_cancels_and_drops_partial_chunks(
-    rag: Rag, worker: ParseWorker, state: AppState, monkeypatch: pytest.MonkeyPatch
+    rag: Rag, worker: ParseWorker, state: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dataset_id, document_id = queued(rag)
 
@@ -150,7 +150,7 @@ def test_stop_mid_parse_cancels_and_drops_partial_chunks(
 
 
 def test_expired_lease_is_taken_over_and_parsed_from_scratch(
-    rag: Rag, worker: ParseWorker, state: AppState
+    rag: Rag, worker: ParseWorker, state: Runtime
 ) -> None:
     dataset_id, document_id = queued(rag)
     with state.db.session() as session:  # a worker claims it, writes a chunk, and dies
@@ -177,7 +177,7 @@ def test_expired_lease_is_taken_over_and_parsed_from_scratch(
 
 
 def test_a_worker_that_lost_its_claim_stops_without_touching_the_new_owner(
-    rag: Rag, worker: ParseWorker, state: AppState, monkeypatch: pytest.MonkeyPatch
+    rag: Rag, worker: ParseWorker, state: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _dataset_id, document_id = queued(rag)
 
@@ -196,7 +196,7 @@ def test_a_worker_that_lost_its_claim_stops_without_touching_the_new_owner(
     assert document.claimed_by == "other"
 
 
-def test_gives_up_after_repeated_crashes(rag: Rag, worker: ParseWorker, state: AppState) -> None:
+def test_gives_up_after_repeated_crashes(rag: Rag, worker: ParseWorker, state: Runtime) -> None:
     _, document_id = queued(rag)
     for attempt in range(MAX_PARSE_ATTEMPTS):
         with state.db.session() as session:
@@ -208,7 +208,7 @@ def test_gives_up_after_repeated_crashes(rag: Rag, worker: ParseWorker, state: A
     assert "gave up after" in document.progress_msg
 
 
-def test_reparsing_replaces_the_chunks(rag: Rag, worker: ParseWorker, state: AppState) -> None:
+def test_reparsing_replaces_the_chunks(rag: Rag, worker: ParseWorker, state: Runtime) -> None:
     dataset_id, document_id = queued(rag)
     worker.run_once("w1")
     tenant_id = load(state, document_id).tenant_id
@@ -229,7 +229,7 @@ def test_reparsing_replaces_the_chunks(rag: Rag, worker: ParseWorker, state: App
 
 
 def test_embedding_failure_fails_the_document(
-    rag: Rag, worker: ParseWorker, state: AppState, monkeypatch: pytest.MonkeyPatch
+    rag: Rag, worker: ParseWorker, state: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, document_id = queued(rag)
 
@@ -244,7 +244,7 @@ def test_embedding_failure_fails_the_document(
     assert document.chunk_count == 0
 
 
-def test_background_threads_parse_when_woken(state: AppState) -> None:
+def test_background_threads_parse_when_woken(state: Runtime) -> None:
     pool = ParseWorker(state, workers=2, lease_seconds=30, poll_seconds=60)
     pool.start()
     pool.wake()
@@ -253,7 +253,7 @@ def test_background_threads_parse_when_woken(state: AppState) -> None:
 
 
 def test_a_long_step_keeps_the_lease_alive(
-    rag: Rag, state: AppState, monkeypatch: pytest.MonkeyPatch
+    rag: Rag, state: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, document_id = queued(rag)
     worker = ParseWorker(state, workers=0, lease_seconds=0.6)

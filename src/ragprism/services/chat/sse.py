@@ -7,7 +7,7 @@ import time
 from collections.abc import Generator, Iterable, Mapping
 from typing import Any
 
-from ragprism.services.completion import Answer, Failed, Finished, Piece, StreamEvent
+from ragprism.services.chat.completion import Answer, Failed, Finished, Piece, StreamEvent
 
 
 def event(payload: Any) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from ragprism.errors import DataError
 from ragprism.llm import ExtractiveChat, parse_knowledge
-from ragprism.services.rag_prompt import (
+from ragprism.services.chat.rag_prompt import (
     CITATION_PROMPT,
     bounded_history,
     build_reference,

@@ -12,8 +12,8 @@ from ragprism.db import Database
 from ragprism.errors import InvalidArgument, NotFound
 from ragprism.models import Chat, ChatMessage, ChatSession
 from ragprism.repositories import chats as repo
-from ragprism.services.accounts import Principal
-from ragprism.services.chats import get_chat
+from ragprism.services.accounts.accounts import Principal
+from ragprism.services.chat.chats import get_chat
 
 DEFAULT_SESSION_NAME = "New session"
 

@@ -2,7 +2,7 @@
 
 Callers pass the body's fields as given (nested ``llm``/``prompt`` objects holding only
 the keys the client sent, or the later SDKs' ``llm_id``/``llm_setting``/``prompt_config``
-spelling, see :mod:`ragprism.services.chat_dialects`); unset fields take RAGFlow's defaults
+spelling, see :mod:`ragprism.services.chat.chat_dialects`); unset fields take RAGFlow's defaults
 on create and keep their value on update. The earlier SDK's names map onto the stored
 ones: ``prompt.prompt`` → system, ``opener`` → prologue, ``variables`` → parameters,
 ``show_quote`` → quote, ``rerank_model`` → rerank_id and ``keywords_similarity_weight`` =
@@ -20,12 +20,12 @@ from ragprism.errors import DataError, InvalidArgument, NotFound
 from ragprism.models import Chat
 from ragprism.repositories import chats as repo
 from ragprism.repositories.common import flush_unique
-from ragprism.services.accounts import Principal
-from ragprism.services.chat_dialects import fold_later_fields, later_json
-from ragprism.services.retrieval import owned_datasets
+from ragprism.services.accounts.accounts import Principal
+from ragprism.services.chat.chat_dialects import fold_later_fields, later_json
+from ragprism.services.knowledge.retrieval import owned_datasets
 
 if TYPE_CHECKING:
-    from ragprism.services.model_settings import ModelSettingsService
+    from ragprism.services.models.model_settings import ModelSettingsService
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are an intelligent assistant. Please summarize the content of the knowledge base "

@@ -1,4 +1,8 @@
-"""What one server process holds: settings, database, keyring and services."""
+"""The composition root: what one process holds (settings, database, keyring, chunk store,
+model settings, tracing engine, parse worker) and how it is wired.
+
+Both the HTTP layer (`ragprism.api`) and the CLI build on it; services receive it through
+the narrow `ServiceContext` protocol and never import it."""
 
 from __future__ import annotations
 
@@ -10,10 +14,10 @@ from ragprism.db import Database
 from ragprism.retrieval import ChunkStore, make_store
 from ragprism.security.host_policy import HostPolicy
 from ragprism.security.keyring import Keyring
-from ragprism.services.langfuse_config import LangfuseConfigService, Revalidator
-from ragprism.services.model_settings import ModelSettingsService
-from ragprism.services.parse_worker import ParseWorker
-from ragprism.services.trace_destinations import DatabaseDestinations
+from ragprism.services.knowledge.parse_worker import ParseWorker
+from ragprism.services.models.model_settings import ModelSettingsService
+from ragprism.services.observability.langfuse_config import LangfuseConfigService, Revalidator
+from ragprism.services.observability.trace_destinations import DatabaseDestinations
 from ragprism.settings import Settings
 from ragprism.tracing import ExportStatsRegistry, TracingEngine
 
@@ -24,7 +28,7 @@ def make_keyring(settings: Settings) -> Keyring:
 
 
 @dataclass
-class AppState:
+class Runtime:
     settings: Settings
     db: Database
     keyring: Keyring
@@ -46,7 +50,7 @@ class AppState:
             return self._store
 
     @classmethod
-    def build(cls, settings: Settings, db: Database | None = None) -> AppState:
+    def build(cls, settings: Settings, db: Database | None = None) -> Runtime:
         db = db or Database(settings.resolved_database_url)
         keyring = make_keyring(settings)
         stats = ExportStatsRegistry()

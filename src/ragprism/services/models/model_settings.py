@@ -33,7 +33,7 @@ from ragprism.models import Tenant
 from ragprism.models.llm import TenantLlm
 from ragprism.security.host_policy import HostPolicy, guarded_transport
 from ragprism.security.keyring import Keyring
-from ragprism.services.accounts import Principal
+from ragprism.services.accounts.accounts import Principal
 
 ModelType = Literal["chat", "embedding", "rerank", "image2text", "speech2text"]
 MODEL_TYPES: tuple[ModelType, ...] = ("chat", "embedding", "rerank", "image2text", "speech2text")

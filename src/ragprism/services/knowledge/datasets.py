@@ -20,11 +20,11 @@ from ragprism.models.dataset import DEFAULT_EMBEDDING_DIMENSION, default_parser_
 from ragprism.rag.chunking import MAX_CHUNK_TOKEN_NUM
 from ragprism.repositories import datasets as repo
 from ragprism.repositories.datasets import DatasetFields, OrderBy
-from ragprism.services.accounts import Principal
-from ragprism.services.model_settings import split_model_id
+from ragprism.services.accounts.accounts import Principal
+from ragprism.services.models.model_settings import split_model_id
 
 if TYPE_CHECKING:
-    from ragprism.api.state import AppState
+    from ragprism.services.context import ServiceContext
 
 CHUNK_METHODS = (
     "naive",
@@ -82,7 +82,7 @@ def merged_parser_config(base: dict[str, Any] | None, update: dict[str, Any]) ->
 
 
 def _embedding(
-    session: Session, state: AppState, tenant_id: str, model_id: str | None
+    session: Session, state: ServiceContext, tenant_id: str, model_id: str | None
 ) -> tuple[str, int]:
     """The embedding model id to use (default: the tenant's ``embd_id``), checked to
     resolve for the tenant, and its dimension when known without a request."""
@@ -106,7 +106,7 @@ def _embedding(
 
 
 def create(
-    session: Session, state: AppState, principal: Principal, fields: dict[str, Any]
+    session: Session, state: ServiceContext, principal: Principal, fields: dict[str, Any]
 ) -> Dataset:
     """Create a dataset from RAGFlow's create body (already type-checked)."""
     values: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
@@ -156,7 +156,7 @@ def list_page(
 
 def update(
     session: Session,
-    state: AppState,
+    state: ServiceContext,
     principal: Principal,
     dataset_id: str,
     fields: dict[str, Any],
@@ -189,7 +189,7 @@ def update(
 
 
 def delete(
-    session: Session, state: AppState, principal: Principal, dataset_ids: Sequence[str] | None
+    session: Session, state: ServiceContext, principal: Principal, dataset_ids: Sequence[str] | None
 ) -> list[str]:
     """Delete datasets (all of the tenant's for ``None``) with their documents and chunks.
 

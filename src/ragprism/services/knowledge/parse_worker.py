@@ -19,10 +19,10 @@ from sqlalchemy import select
 
 from ragprism.models import Document, DocumentRun
 from ragprism.repositories import datasets as repo
-from ragprism.services.ingestion import ClaimedDocument, Ingestion
+from ragprism.services.knowledge.ingestion import ClaimedDocument, Ingestion
 
 if TYPE_CHECKING:
-    from ragprism.api.state import AppState
+    from ragprism.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class ParseWorker:
 
     def __init__(
         self,
-        state: AppState,
+        state: ServiceContext,
         *,
         workers: int = 1,
         lease_seconds: float = 60.0,
@@ -99,7 +99,7 @@ class ParseWorker:
 
 
 def wait_for_parsing(
-    state: AppState, document_ids: list[str], timeout: float = 30.0
+    state: ServiceContext, document_ids: list[str], timeout: float = 30.0
 ) -> dict[str, str]:
     """Wake the workers and wait until no document of ``document_ids`` is RUNNING.
 

@@ -1,0 +1,2 @@
+"""A tenant's Langfuse configuration: validation against Langfuse, encrypted storage,
+background re-validation, and the destinations the tracing engine reads from it."""
