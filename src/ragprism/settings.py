@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         default=None, description="Key file; default <data_dir>/master.key, created with mode 0600."
     )
 
+    web_dist_dir: Path | None = Field(
+        default=None,
+        description="The built web app served at `/`; default web/dist of the source tree.",
+    )
+
     register_enabled: bool = Field(default=True, description="Allow POST /v1/user/register.")
     login_token_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=60, description="Lifetime of a web login token."

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ragprism import __version__
-from ragprism.api import errors
+from ragprism.api import errors, web_app
 from ragprism.api.body_limit import BodyLimitMiddleware
 from ragprism.api.routes import (
     audio,
@@ -61,4 +61,6 @@ def create_app(settings: Settings | None = None, state: Runtime | None = None) -
     conversation = (chats, sessions, completions, openai_compat, audio)
     for module in (*accounts, *knowledge, *conversation):
         app.include_router(module.router)
+    # Last: its catch-all route must not shadow an API route.
+    web_app.install(app, settings.web_dist_dir or web_app.default_dist_dir())
     return app
