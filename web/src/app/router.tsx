@@ -1,0 +1,74 @@
+import { lazy, type ReactNode } from "react";
+import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
+
+import { ErrorNotice, Loading } from "@/components/Card";
+import { HOME, LoginPage, RequireAuth, SignupPage, useUserInfo, type UserInfo } from "@/features/auth";
+import { errorMessage } from "@/lib/api-client";
+
+import { AppShell } from "./AppShell";
+import { SettingsLayout } from "./SettingsLayout";
+
+// One chunk per page: the first page loads only its own code (docs/benchmarks.md).
+const ObservabilityPage = lazy(() => import("@/features/observability/components/ObservabilityPage"));
+const ApiKeysPage = lazy(() => import("@/features/api-keys/components/ApiKeysPage"));
+const ModelsPage = lazy(() => import("@/features/models/components/ModelsPage"));
+const TeamPage = lazy(() => import("@/features/team/components/TeamPage"));
+
+/** Renders a page once the user's role in the acting tenant is known. */
+function WithUser({ render }: { render: (user: UserInfo) => ReactNode }) {
+  const info = useUserInfo();
+  if (info.isPending) return <Loading />;
+  if (info.isError) return <ErrorNotice>{errorMessage(info.error)}</ErrorNotice>;
+  return <>{render(info.data)}</>;
+}
+
+const manages = (user: UserInfo) => user.role === "owner" || user.role === "admin";
+
+function NotFound() {
+  return (
+    <main id="main">
+      <h1>Page not found</h1>
+      <p>
+        <a href={HOME}>Go to the settings</a>
+      </p>
+    </main>
+  );
+}
+
+export function AppRouter() {
+  return (
+    <BrowserRouter>
+      <Routes>
+        <Route path="/login" element={<LoginPage />} />
+        <Route path="/signup" element={<SignupPage />} />
+        <Route
+          element={
+            <RequireAuth>
+              <AppShell />
+            </RequireAuth>
+          }
+        >
+          <Route index element={<Navigate to={HOME} replace />} />
+          <Route path="settings" element={<SettingsLayout />}>
+            <Route index element={<Navigate to={HOME} replace />} />
+            <Route
+              path="observability"
+              element={<WithUser render={(user) => <ObservabilityPage canManage={manages(user)} />} />}
+            />
+            <Route path="api-keys" element={<ApiKeysPage />} />
+            <Route path="models" element={<WithUser render={(user) => <ModelsPage canManage={manages(user)} />} />} />
+            <Route
+              path="team"
+              element={
+                <WithUser
+                  render={(user) => <TeamPage tenantId={user.tenant_id} currentUserId={user.id} myRole={user.role} />}
+                />
+              }
+            />
+          </Route>
+          <Route path="*" element={<NotFound />} />
+        </Route>
+      </Routes>
+    </BrowserRouter>
+  );
+}
