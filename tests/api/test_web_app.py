@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ragprism.api.app import create_app
-from ragprism.api.state import AppState
+from ragprism.runtime import Runtime
 from ragprism.db import Database
 from ragprism.settings import Settings
 from tests.conftest import MASTER_KEY
@@ -29,7 +29,7 @@ def _client(tmp_path: Path, sqlite_template: Path, dist: Path) -> Iterator[TestC
         master_key=MASTER_KEY,
         web_dist_dir=dist,
     )
-    state = AppState.build(settings, database)
+    state = Runtime.build(settings, database)
     try:
         with TestClient(create_app(state=state)) as client:
             yield client
