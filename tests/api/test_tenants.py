@@ -255,3 +255,61 @@ def test_another_tenant_cannot_see_or_change_members(client: TestClient, team: T
         assert same_but_for_id(foreign, ann.id, missing), (foreign, missing)
     assert members_of(client, ann, ann.id) == {ann.id: "owner", bob.id: "normal"}
     assert tenants_of(client, eve) == {eve.id: "owner"}
+
+
+def set_role(
+    client: TestClient, by: Member, tenant_id: str, user_id: str, role: object
+) -> dict[str, Any]:
+    body: dict[str, Any] = client.put(
+        f"/v1/tenant/{tenant_id}/user/{user_id}", json={"role": role}, headers=by.headers
+    ).json()
+    return body
+
+
+def test_the_owner_changes_members_roles(client: TestClient, team: Team) -> None:
+    ann, bob, cat = team("ann"), team("bob"), team("cat")
+    invite(client, ann, ann.id, bob.email)
+    invite(client, ann, ann.id, cat.email, "admin")
+
+    promoted = set_role(client, ann, ann.id, bob.id, "admin")
+    assert promoted["code"] == 0, promoted
+    assert promoted["data"]["user_id"] == bob.id
+    assert promoted["data"]["role"] == "admin"
+    assert set_role(client, ann, ann.id, cat.id, "normal")["data"]["role"] == "normal"
+    assert members_of(client, bob, ann.id) == {ann.id: "owner", bob.id: "admin", cat.id: "normal"}
+    assert tenants_of(client, bob)[ann.id] == "admin"
+    # The new role applies at once: bob, now admin, may change the tenant's settings.
+    headers = {**bob.headers, "X-Tenant-Id": ann.id}
+    assert client.get("/v1/user/info", headers=headers).json()["data"]["role"] == "admin"
+
+
+def test_only_the_owner_changes_roles(client: TestClient, team: Team) -> None:
+    ann, bob, cat = team("ann"), team("bob"), team("cat")
+    invite(client, ann, ann.id, bob.email, "admin")
+    invite(client, ann, ann.id, cat.email)
+    assert set_role(client, bob, ann.id, cat.id, "admin")["code"] == 108  # an admin
+    assert set_role(client, bob, ann.id, bob.id, "normal")["code"] == 108  # even their own
+    assert set_role(client, cat, ann.id, cat.id, "admin")["code"] == 108  # a member
+    assert members_of(client, ann, ann.id) == {ann.id: "owner", bob.id: "admin", cat.id: "normal"}
+
+
+def test_role_change_errors_name_the_field(client: TestClient, team: Team) -> None:
+    ann, bob, cat = team("ann"), team("bob"), team("cat")
+    invite(client, ann, ann.id, bob.email)
+    for role in ("owner", "root", "", None, 3):
+        body = set_role(client, ann, ann.id, bob.id, role)
+        assert body["code"] == 101, (role, body)
+        assert "role" in body["message"]
+    missing = client.put(f"/v1/tenant/{ann.id}/user/{bob.id}", json={}, headers=ann.headers)
+    assert missing.json()["code"] == 101
+    assert "role" in missing.json()["message"]
+    # The owner keeps the owner role; a non-member and a foreign tenant are not found.
+    assert set_role(client, ann, ann.id, ann.id, "normal")["code"] == 103
+    assert set_role(client, ann, ann.id, cat.id, "admin")["code"] == 102
+    assert set_role(client, ann, ann.id, MISSING_ID, "admin")["code"] == 102
+    assert set_role(client, ann, ann.id, "not-an-id", "admin")["code"] == 102
+    foreign = set_role(client, cat, ann.id, bob.id, "admin")
+    missing_tenant = set_role(client, cat, MISSING_ID, bob.id, "admin")
+    assert foreign["code"] == missing_tenant["code"] == 102
+    assert same_but_for_id(foreign, ann.id, missing_tenant)
+    assert members_of(client, ann, ann.id) == {ann.id: "owner", bob.id: "normal"}

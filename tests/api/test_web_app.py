@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ragprism.api.app import create_app
-from ragprism.runtime import Runtime
 from ragprism.db import Database
+from ragprism.runtime import Runtime
 from ragprism.settings import Settings
 from tests.conftest import MASTER_KEY
 

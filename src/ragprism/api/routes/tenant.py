@@ -60,6 +60,24 @@ def invite(
     return ok(member_json(link, user))
 
 
+class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["normal", "admin"]
+
+
+@router.put("/{tenant_id}/user/{user_id}")
+def change_role(
+    tenant_id: TenantId,
+    user_id: Annotated[str, Path(max_length=32)],
+    body: RoleIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """Change a member's role (``admin`` or ``normal``). Owner only; not in RAGFlow."""
+    link, user = accounts.change_role(session, principal, tenant_id, user_id, body.role)
+    return ok(member_json(link, user))
+
+
 @router.delete("/{tenant_id}/user/{user_id}")
 def remove(
     tenant_id: TenantId,

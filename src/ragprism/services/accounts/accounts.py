@@ -242,3 +242,24 @@ def remove_member(session: Session, principal: Principal, tenant_id: str, user_i
     # The member's keys acted with their role here: they go with the membership.
     token_repo.delete_member_api_tokens(session, tenant_id, user_id)
     session.delete(target)
+
+
+def change_role(
+    session: Session, principal: Principal, tenant_id: str, user_id: str, role: str
+) -> tuple[UserTenant, User]:
+    """Make a member an admin or a normal member again. Only the owner changes roles (the
+    owner grants admin at invitation too), and the owner's own role never changes."""
+    mine = _membership_or_absent(session, principal, tenant_id)
+    if role not in (Role.ADMIN.value, Role.NORMAL.value):
+        raise InvalidArgument("role: must be 'admin' or 'normal'")
+    target = repo.get_membership(session, tenant_id, user_id) if _is_id(user_id) else None
+    user = repo.get_user(session, user_id) if target is not None else None
+    if target is None or user is None:
+        raise NotFound(f"user {user_id} is not a member of this team")
+    if Role(mine.role) is not Role.OWNER:
+        raise PermissionDenied("Only the tenant's owner may change members' roles.")
+    if Role(target.role) is Role.OWNER:
+        raise OperatingError("The owner's role cannot be changed.")
+    target.role = role
+    session.flush()
+    return target, user
