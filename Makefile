@@ -18,7 +18,15 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 LINT_PATHS := src tests $(wildcard bench)
 
-.PHONY: install run test lint format bench clean
+# The web app (web/): npm ci from the lock file, then the production build into web/dist,
+# which `ragprism serve` serves at /. Both are file targets: they rerun when the lock file or
+# a source changes.
+NPM ?= npm
+WEB := web
+WEB_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html \
+	$(WEB)/vite.config.ts $(WEB)/tsconfig.json
+
+.PHONY: install run test lint format bench screenshots clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,19 +38,28 @@ $(VENV)/.installed: pyproject.toml uv.lock Makefile | $(UV)
 	$(UV) pip install --quiet --target $(VENV)/ragflow-sdk-latest --python $(BIN)/python --python-version 3.13 --no-deps "$(RAGFLOW_SDK_LATEST)"
 	touch $@
 
-install: $(VENV)/.installed ## create ./.venv and install the locked dependencies
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	$(NPM) --prefix $(WEB) ci --no-audit --no-fund --loglevel=error
 
-run: install ## migrate and start the server on http://127.0.0.1:9380 (SQLite in ./data)
+$(WEB)/.build-stamp: $(WEB)/node_modules/.package-lock.json $(WEB_SOURCES)
+	$(NPM) --prefix $(WEB) run build
+	touch $@
+
+install: $(VENV)/.installed $(WEB)/.build-stamp ## ./.venv with the locked dependencies, and the web app built
+
+run: install ## migrate and serve the web app and the API on http://127.0.0.1:9380 (SQLite in ./data)
 	$(BIN)/ragprism db upgrade
 	$(BIN)/ragprism serve --no-migrate
 
-test: install ## the whole test suite (SQLite, PostgreSQL, MariaDB, live servers)
+test: install ## the whole test suite (web components, SQLite, PostgreSQL, MariaDB, live servers, browser)
+	$(NPM) --prefix $(WEB) test -- --run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy --strict
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
+	$(NPM) --prefix $(WEB) run typecheck
 
 format: install
 	$(BIN)/ruff format $(LINT_PATHS)
@@ -51,5 +68,9 @@ format: install
 bench: install ## benchmarks; figures go to docs/benchmarks.md by hand
 	@for script in $(filter-out bench/_%,$(wildcard bench/*.py)); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
+screenshots: install ## docs/img/*.png, taken by the browser journeys of tests/web
+	RAGPRISM_TEST_SCREENSHOTS=docs/img $(BIN)/pytest tests/web -q -p no:cacheprovider
+
 clean:
-	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache $(WEB)/node_modules $(WEB)/dist \
+		$(WEB)/.build-stamp

@@ -1,6 +1,6 @@
 import * as AlertDialog from "@radix-ui/react-alert-dialog";
 import * as RadixDialog from "@radix-ui/react-dialog";
-import type { ReactNode } from "react";
+import type { ReactNode, RefObject } from "react";
 
 import { Button } from "./Button";
 
@@ -10,15 +10,26 @@ interface DialogProps {
   title: string;
   description?: ReactNode;
   children: ReactNode;
+  /** Where the focus goes on close (default: the element focused before opening). */
+  returnFocusTo?: RefObject<HTMLElement | null>;
 }
 
 /** A modal dialog (Radix: focus trapped, Escape closes, focus returns to the opener). */
-export function Dialog({ open, onOpenChange, title, description, children }: DialogProps) {
+export function Dialog({ open, onOpenChange, title, description, children, returnFocusTo }: DialogProps) {
   return (
     <RadixDialog.Root open={open} onOpenChange={onOpenChange}>
       <RadixDialog.Portal>
         <RadixDialog.Overlay className="overlay" />
-        <RadixDialog.Content className="dialog">
+        <RadixDialog.Content
+          className="dialog"
+          onCloseAutoFocus={(event) => {
+            const target = returnFocusTo?.current;
+            if (target) {
+              event.preventDefault();
+              target.focus();
+            }
+          }}
+        >
           <RadixDialog.Title className="dialog-title">{title}</RadixDialog.Title>
           {description ? (
             <RadixDialog.Description className="dialog-description">{description}</RadixDialog.Description>
@@ -41,6 +52,7 @@ interface ConfirmDialogProps {
   pending?: boolean;
   error?: string;
   onConfirm: () => void;
+  returnFocusTo?: RefObject<HTMLElement | null>;
 }
 
 /** "Are you sure?" for destructive actions; Cancel has the focus first. */
@@ -53,12 +65,22 @@ export function ConfirmDialog({
   pending,
   error,
   onConfirm,
+  returnFocusTo,
 }: ConfirmDialogProps) {
   return (
     <AlertDialog.Root open={open} onOpenChange={onOpenChange}>
       <AlertDialog.Portal>
         <AlertDialog.Overlay className="overlay" />
-        <AlertDialog.Content className="dialog">
+        <AlertDialog.Content
+          className="dialog"
+          onCloseAutoFocus={(event) => {
+            const target = returnFocusTo?.current;
+            if (target) {
+              event.preventDefault();
+              target.focus();
+            }
+          }}
+        >
           <AlertDialog.Title className="dialog-title">{title}</AlertDialog.Title>
           <AlertDialog.Description className="dialog-description">{description}</AlertDialog.Description>
           {error ? (

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useRef, useState } from "react";
 
 import { Button } from "@/components/Button";
 import { Card, ErrorNotice, Loading } from "@/components/Card";
@@ -84,6 +84,8 @@ export function LangfuseCard({ canManage }: { canManage: boolean }) {
   const remove = useDeleteLangfuseConfig();
   const [editing, setEditing] = useState(false);
   const [confirming, setConfirming] = useState(false);
+  // Configure becomes Edit once saved; after Delete, Configure is back: focus goes there.
+  const opener = useRef<HTMLButtonElement>(null);
   const data = config.data ?? null;
 
   let body;
@@ -106,7 +108,7 @@ export function LangfuseCard({ canManage }: { canManage: boolean }) {
         </a>
       ) : null}
       {canManage && !config.isPending ? (
-        <Button variant={data ? "secondary" : "primary"} onClick={() => setEditing(true)}>
+        <Button ref={opener} variant={data ? "secondary" : "primary"} onClick={() => setEditing(true)}>
           {data ? "Edit" : "Configure"}
         </Button>
       ) : null}
@@ -127,6 +129,7 @@ export function LangfuseCard({ canManage }: { canManage: boolean }) {
       <Dialog
         open={editing}
         onOpenChange={setEditing}
+        returnFocusTo={opener}
         title={data ? "Edit the Langfuse connection" : "Connect Langfuse"}
         description="The keys are checked against Langfuse before they are stored; the secret key is stored encrypted and never shown again."
       >
@@ -144,6 +147,7 @@ export function LangfuseCard({ canManage }: { canManage: boolean }) {
         pending={remove.isPending}
         error={remove.isError ? errorMessage(remove.error) : undefined}
         onConfirm={() => remove.mutate(undefined, { onSuccess: () => setConfirming(false) })}
+        returnFocusTo={opener}
       />
     </Card>
   );

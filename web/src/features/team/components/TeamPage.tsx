@@ -78,7 +78,10 @@ export function TeamPage({ tenantId, currentUserId, myRole }: TeamPageProps) {
   const canManage = myRole === "owner" || myRole === "admin";
   const isOwner = myRole === "owner";
 
-  const canChange = (member: Member) =>
+  // The server's rules: only the owner changes roles; owner and admins remove members, and
+  // only the owner removes an admin; nobody removes the owner.
+  const canChangeRole = (member: Member) => isOwner && member.role !== "owner";
+  const canRemove = (member: Member) =>
     member.role !== "owner" && member.user_id !== currentUserId && (isOwner || (canManage && member.role !== "admin"));
 
   return (
@@ -117,7 +120,7 @@ export function TeamPage({ tenantId, currentUserId, myRole }: TeamPageProps) {
                   </td>
                   <td>{member.email}</td>
                   <td>
-                    {canChange(member) ? (
+                    {canChangeRole(member) ? (
                       <select
                         aria-label={`Role of ${member.email}`}
                         value={member.role}
@@ -134,7 +137,7 @@ export function TeamPage({ tenantId, currentUserId, myRole }: TeamPageProps) {
                     )}
                   </td>
                   <td>
-                    {canChange(member) ? (
+                    {canRemove(member) ? (
                       <Button variant="danger" aria-label={`Remove ${member.email}`} onClick={() => setRemoving(member)}>
                         Remove
                       </Button>
