@@ -26,5 +26,7 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     css: false,
     restoreMocks: true,
+    // User-event typing takes seconds on a loaded 2-core CI machine; 5 s flakes there.
+    testTimeout: 30_000,
   },
 });

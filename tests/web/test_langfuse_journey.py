@@ -274,7 +274,7 @@ def test_langfuse_card_journey_with_the_keyboard_only(
     dialog = page.get_by_role("dialog", name="Connect Langfuse")
     expect(dialog).to_be_visible()
     # The dialog takes the focus: the first field.
-    assert _focused(page).split(":", 1)[1] == "Public key"
+    expect(dialog.get_by_label("Public key", exact=True)).to_be_focused()
     page.keyboard.type(PUBLIC_KEY)
     tab_to(page, "Secret key")
     page.keyboard.type(WRONG_SECRET)

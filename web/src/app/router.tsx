@@ -1,21 +1,34 @@
-import { lazy, type ReactNode } from "react";
+import { useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { lazy, Suspense, useState, type ReactNode } from "react";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
 
 import { ErrorNotice, Loading } from "@/components/Card";
-import { HOME, LoginPage, RequireAuth, SignupPage, useUserInfo, type UserInfo } from "@/features/auth";
+import { HOME, RequireAuth, useUserInfo, type UserInfo } from "@/features/auth";
+import { loadObservabilityPage, prefetchObservability } from "@/features/observability";
 import { errorMessage } from "@/lib/api-client";
 
 import { AppShell } from "./AppShell";
 import { SettingsLayout } from "./SettingsLayout";
 
 // One chunk per page: the first page loads only its own code (docs/benchmarks.md).
-const ObservabilityPage = lazy(() => import("@/features/observability/components/ObservabilityPage"));
+const LoginPage = lazy(() => import("@/features/auth/components/LoginPage"));
+const SignupPage = lazy(() => import("@/features/auth/components/SignupPage"));
+const ObservabilityPage = lazy(loadObservabilityPage);
 const ApiKeysPage = lazy(() => import("@/features/api-keys/components/ApiKeysPage"));
 const ModelsPage = lazy(() => import("@/features/models/components/ModelsPage"));
 const TeamPage = lazy(() => import("@/features/team/components/TeamPage"));
 
-/** Renders a page once the user's role in the acting tenant is known. */
-function WithUser({ render }: { render: (user: UserInfo) => ReactNode }) {
+/** Renders a page once the user's role in the acting tenant is known. `prefetch` starts the
+ * page's own requests and code at the same time, so they do not wait for the role. */
+function WithUser({
+  render,
+  prefetch,
+}: {
+  render: (user: UserInfo) => ReactNode;
+  prefetch?: (queryClient: QueryClient) => void;
+}) {
+  const queryClient = useQueryClient();
+  useState(() => prefetch?.(queryClient));
   const info = useUserInfo();
   if (info.isPending) return <Loading />;
   if (info.isError) return <ErrorNotice>{errorMessage(info.error)}</ErrorNotice>;
@@ -39,8 +52,22 @@ export function AppRouter() {
   return (
     <BrowserRouter>
       <Routes>
-        <Route path="/login" element={<LoginPage />} />
-        <Route path="/signup" element={<SignupPage />} />
+        <Route
+          path="/login"
+          element={
+            <Suspense fallback={<Loading />}>
+              <LoginPage />
+            </Suspense>
+          }
+        />
+        <Route
+          path="/signup"
+          element={
+            <Suspense fallback={<Loading />}>
+              <SignupPage />
+            </Suspense>
+          }
+        />
         <Route
           element={
             <RequireAuth>
@@ -53,7 +80,12 @@ export function AppRouter() {
             <Route index element={<Navigate to={HOME} replace />} />
             <Route
               path="observability"
-              element={<WithUser render={(user) => <ObservabilityPage canManage={manages(user)} />} />}
+              element={
+                <WithUser
+                  prefetch={prefetchObservability}
+                  render={(user) => <ObservabilityPage canManage={manages(user)} />}
+                />
+              }
             />
             <Route path="api-keys" element={<ApiKeysPage />} />
             <Route path="models" element={<WithUser render={(user) => <ModelsPage canManage={manages(user)} />} />} />

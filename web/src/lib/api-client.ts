@@ -7,6 +7,8 @@
  * the session provider sets to show the login page again.
  */
 
+import { readSession } from "./session-storage";
+
 export class ApiError extends Error {
   readonly code: number;
   readonly status: number;
@@ -48,11 +50,12 @@ type Hooks = {
 };
 
 const hooks: Hooks = {
-  credentials: () => ({ token: null, tenantId: null }),
+  // Read at each request, so a request made before any component ran carries the login.
+  credentials: readSession,
   onUnauthorized: () => undefined,
 };
 
-/** Called by the session provider: where the token comes from, what a 401 does. */
+/** Called by the session provider: what a 401 does (and, in tests, where the token comes from). */
 export function configureApiClient(next: Partial<Hooks>): void {
   Object.assign(hooks, next);
 }

@@ -70,3 +70,5 @@ export function LoginPage() {
     </AuthLayout>
   );
 }
+
+export default LoginPage;

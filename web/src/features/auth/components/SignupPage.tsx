@@ -76,3 +76,5 @@ export function SignupPage() {
     </AuthLayout>
   );
 }
+
+export default SignupPage;

@@ -4,20 +4,10 @@
  * secret). The API client reads the token from here and reports an expired one back.
  */
 import { useQueryClient } from "@tanstack/react-query";
-import {
-  createContext,
-  useCallback,
-  useContext,
-  useLayoutEffect,
-  useMemo,
-  useState,
-  type ReactNode,
-} from "react";
+import { createContext, useCallback, useContext, useMemo, useRef, useState, type ReactNode } from "react";
 
 import { configureApiClient } from "@/lib/api-client";
-
-const TOKEN_KEY = "ragprism.token";
-const TENANT_KEY = "ragprism.tenant";
+import { readSession, writeTenant, writeToken } from "@/lib/session-storage";
 
 interface SessionState {
   token: string | null;
@@ -35,11 +25,7 @@ export interface Session extends SessionState {
 const SessionContext = createContext<Session | null>(null);
 
 function readStored(): SessionState {
-  return {
-    token: localStorage.getItem(TOKEN_KEY),
-    tenantId: localStorage.getItem(TENANT_KEY),
-    expired: false,
-  };
+  return { ...readSession(), expired: false };
 }
 
 export function SessionProvider({ children }: { children: ReactNode }) {
@@ -48,40 +34,37 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   const end = useCallback(
     (expired: boolean) => {
-      localStorage.removeItem(TOKEN_KEY);
-      localStorage.removeItem(TENANT_KEY);
+      writeToken(null);
+      writeTenant(null);
       setState({ token: null, tenantId: null, expired });
       queryClient.clear();
     },
     [queryClient],
   );
 
-  // Before children render their first queries: the client must know the token.
-  useLayoutEffect(() => {
+  // Set during the first render, before any child can send a request: a 401 ends the session.
+  const endRef = useRef(end);
+  endRef.current = end;
+  useState(() =>
     configureApiClient({
-      credentials: () => ({
-        token: localStorage.getItem(TOKEN_KEY),
-        tenantId: localStorage.getItem(TENANT_KEY),
-      }),
       onUnauthorized: () => {
-        if (localStorage.getItem(TOKEN_KEY)) end(true);
+        if (readSession().token) endRef.current(true);
       },
-    });
-  }, [end]);
+    }),
+  );
 
   const session = useMemo<Session>(
     () => ({
       ...state,
       signIn: (token) => {
-        localStorage.setItem(TOKEN_KEY, token);
-        localStorage.removeItem(TENANT_KEY);
+        writeToken(token);
+        writeTenant(null);
         queryClient.clear();
         setState({ token, tenantId: null, expired: false });
       },
       signOut: () => end(false),
       switchTenant: (tenantId) => {
-        if (tenantId) localStorage.setItem(TENANT_KEY, tenantId);
-        else localStorage.removeItem(TENANT_KEY);
+        writeTenant(tenantId);
         // Every cached answer belongs to the previous tenant.
         queryClient.clear();
         setState((current) => ({ ...current, tenantId }));

@@ -1,4 +1,4 @@
-import { useRef, useState } from "react";
+import { lazy, Suspense, useRef, useState } from "react";
 
 import { Button } from "@/components/Button";
 import { Card, ErrorNotice, Loading } from "@/components/Card";
@@ -7,7 +7,10 @@ import { errorMessage } from "@/lib/api-client";
 
 import type { LangfuseConfig } from "../api/langfuse";
 import { useDeleteLangfuseConfig, useLangfuseConfig } from "../hooks/use-langfuse";
-import { LangfuseForm } from "./LangfuseForm";
+
+// The form (react-hook-form, zod) loads when the dialog first opens, not with the page.
+const loadForm = () => import("./LangfuseForm");
+const LangfuseForm = lazy(loadForm);
 
 const VALIDATION_LABELS: Record<string, string> = {
   valid: "Keys valid",
@@ -108,7 +111,14 @@ export function LangfuseCard({ canManage }: { canManage: boolean }) {
         </a>
       ) : null}
       {canManage && !config.isPending ? (
-        <Button ref={opener} variant={data ? "secondary" : "primary"} onClick={() => setEditing(true)}>
+        <Button
+          ref={opener}
+          variant={data ? "secondary" : "primary"}
+          // About to be needed: start loading the form before the click.
+          onPointerEnter={() => void loadForm()}
+          onFocus={() => void loadForm()}
+          onClick={() => setEditing(true)}
+        >
           {data ? "Edit" : "Configure"}
         </Button>
       ) : null}
@@ -133,7 +143,9 @@ export function LangfuseCard({ canManage }: { canManage: boolean }) {
         title={data ? "Edit the Langfuse connection" : "Connect Langfuse"}
         description="The keys are checked against Langfuse before they are stored; the secret key is stored encrypted and never shown again."
       >
-        <LangfuseForm existing={data} onSaved={() => setEditing(false)} onCancel={() => setEditing(false)} />
+        <Suspense fallback={<Loading />}>
+          <LangfuseForm existing={data} onSaved={() => setEditing(false)} onCancel={() => setEditing(false)} />
+        </Suspense>
       </Dialog>
       <ConfirmDialog
         open={confirming}

@@ -1,5 +1,5 @@
 import { zodResolver } from "@hookform/resolvers/zod";
-import { useId, useRef, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { useForm } from "react-hook-form";
 
 import { Button } from "@/components/Button";
@@ -49,6 +49,8 @@ export function LangfuseForm({ existing, onSaved, onCancel }: LangfuseFormProps)
   const [sending, setSending] = useState(false);
   const keysErrorId = useId();
   const advancedErrors = ADVANCED_FIELDS.some((field) => errors[field]);
+  // The form may arrive after the dialog opened (it is loaded on demand): focus its first field.
+  useEffect(() => form.setFocus("publicKey"), [form]);
 
   const submit = async (values: LangfuseFormValues) => {
     setKeysError(null);
@@ -192,3 +194,5 @@ export function LangfuseForm({ existing, onSaved, onCancel }: LangfuseFormProps)
     </form>
   );
 }
+
+export default LangfuseForm;
