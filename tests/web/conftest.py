@@ -89,7 +89,8 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 90
+            # Imports alone take over a minute when the 2 cores are shared by several suites.
+            deadline = time.monotonic() + 200
             while True:
                 try:
                     if httpx.get(url + "/v1/system/healthz").status_code == 200:
@@ -174,7 +175,7 @@ def screenshot(page: Any, name: str) -> None:
         target = ROOT / target
     target.mkdir(parents=True, exist_ok=True)
     page.wait_for_load_state("networkidle")
-    page.screenshot(path=str(target / f"{name}.png"))
+    page.screenshot(path=str(target / f"{name}.png"), full_page=True)
 
 
 def assert_accessible(page: Any, what: str) -> None:
