@@ -7,16 +7,44 @@ which costs ~90 µs per Langfuse span on this machine, more than the stock expor
 gzip. Here a span is a few ``bytes`` joins, and the key/value pairs every span of a trace
 repeats (trace name, session, user, tags, metadata, environment, release) are encoded
 once and cached, and the trace-level ones can be passed pre-encoded (``prefixes``).
+
+Exactly the reference's bytes, for every input it can encode (tests/tracing/test_otlp.py
+checks it with Hypothesis), including where the reference is lenient: an attribute whose
+value it cannot encode (a lone surrogate, an int outside int64, an unknown type, a key that
+is not a ``str``) is left out, alone, and an empty key is written as proto3 writes it, as
+no key at all. ``encode`` never raises anything but :class:`EncodeError`: should the fast
+path fail on a span, the batch is encoded again by the reference encoder, and only what the
+reference cannot encode either (a lone surrogate in a span name, a negative timestamp)
+raises, for the caller to count as dropped.
 """
 
 from __future__ import annotations
 
+import logging
 import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from opentelemetry.exporter.otlp.proto.common._internal import _encode_attributes
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as PB2Span
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
+
+log = logging.getLogger(__name__)
+
+
+class EncodeError(Exception):
+    """A batch neither the fast path nor OTel's reference encoder can encode.
+
+    ``spans`` is how many spans the batch held: all of them are lost, and the caller
+    counts them as dropped (reason ``encode``). The reference's exception is the cause.
+    """
+
+    def __init__(self, spans: int, cause: BaseException) -> None:
+        super().__init__(f"cannot encode {spans} span(s): {type(cause).__name__}: {cause}")
+        self.spans = spans
+
 
 _LD = 2  # length-delimited wire type
 _KIND = {
@@ -33,6 +61,9 @@ _CACHEABLE_CHARS = 256
 _pack_q = struct.Struct("<Q").pack
 _pack_d = struct.Struct("<d").pack
 _pack_i = struct.Struct("<I").pack
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+_UINT32_MAX = (1 << 32) - 1
 
 
 _ONE_BYTE = [bytes((i,)) for i in range(0x80)]
@@ -49,6 +80,12 @@ def _varint(n: int) -> bytes:
         n >>= 7
     out.append(n)
     return bytes(out)
+
+
+def _uint32(n: int) -> bytes:
+    if not 0 <= n <= _UINT32_MAX:
+        raise ValueError(f"Value out of range: {n}")
+    return _varint(n)
 
 
 def _tag(field: int, wire: int) -> bytes:
@@ -70,6 +107,8 @@ def _any_value(value: Any) -> bytes:
     if isinstance(value, str):
         return _ld(1, value.encode())
     if isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise ValueError(f"Value out of range: {value}")  # as protobuf's int64 says
         return b"\x18" + _varint(value)
     if isinstance(value, float):
         return b"\x21" + _pack_d(value)
@@ -83,27 +122,40 @@ def _any_value(value: Any) -> bytes:
 
 
 def _key_value(key: str, value: Any) -> bytes:
-    return _ld(1, key.encode()) + _ld(2, _any_value(value))
+    name = key.encode()
+    # proto3 writes no empty string; the value is a message set explicitly, always written
+    return (_ld(1, name) if name else b"") + _ld(2, _any_value(value))
 
 
-_cache: dict[tuple[str, Any], bytes] = {}
+# Only exact str, int and bool values are cached, keyed by their type as well: 1, 1.0 and
+# True are equal dict keys (as are 0.0 and -0.0) but are encoded differently.
+_CACHED_TYPES = frozenset({str, int, bool})
+_cache: dict[tuple[str, type, Any], bytes] = {}
 
 
-def _attribute(key: str, value: Any) -> bytes:
-    """One ``KeyValue`` as a repeated-field entry (tag included), cached when small."""
-    cacheable = not isinstance(value, str) or len(value) <= _CACHEABLE_CHARS
+def _attribute(field: int, key: str, value: Any) -> bytes:
+    """One ``KeyValue`` as a repeated-field entry (tag included); nothing when the
+    reference would leave it out (it logs and skips an attribute it cannot encode)."""
+    kind = type(value)
+    cacheable = (
+        field == 9
+        and kind in _CACHED_TYPES
+        and (kind is not str or len(value) <= _CACHEABLE_CHARS)
+        and type(key) is str
+    )
     if cacheable:
-        try:
-            hit = _cache.get((key, value))
-        except TypeError:  # an unhashable value
-            cacheable, hit = False, None
+        hit = _cache.get((key, kind, value))
         if hit is not None:
             return hit
-    entry = _ld(9, _key_value(key, value))
+    try:
+        entry = _ld(field, _key_value(key, value))
+    except Exception as error:  # what the reference skips too: see the module docstring
+        log.debug("trace attribute %r left out: %s", key, error)
+        return b""
     if cacheable:
         if len(_cache) >= _CACHE_MAX:
             _cache.clear()
-        _cache[(key, value)] = entry
+        _cache[(key, kind, value)] = entry
     return entry
 
 
@@ -112,14 +164,23 @@ def _attributes(attributes: Mapping[str, Any] | None, field: int) -> bytes:
         return b""
     # BoundedAttributes iterates through the Mapping ABC's views; its dict is much faster.
     attributes = getattr(attributes, "_dict", attributes)
-    if field == 9:
-        return b"".join(_attribute(k, v) for k, v in attributes.items())
-    return b"".join(_ld(field, _key_value(k, v)) for k, v in attributes.items())
+    return b"".join([_attribute(field, k, v) for k, v in attributes.items()])
 
 
 def encode_attributes(attributes: Mapping[str, Any]) -> bytes:
-    """Span attributes as they appear inside an encoded span (for ``encode``'s prefixes)."""
-    return _attributes(attributes, 9)
+    """Span attributes as they appear inside an encoded span (for ``encode``'s prefixes).
+
+    Raises only :class:`EncodeError` (with ``spans=0``), when neither encoder can iterate
+    ``attributes``."""
+    try:
+        return _attributes(attributes, 9)
+    except Exception:  # an attribute mapping that fails to iterate; see encode()
+        log.warning("fast OTLP attribute encoding failed; using the reference", exc_info=True)
+    try:
+        encoded: bytes = PB2Span(attributes=_encode_attributes(attributes)).SerializeToString()
+        return encoded
+    except Exception as error:
+        raise EncodeError(0, error) from error
 
 
 class TraceAttributes:
@@ -174,7 +235,7 @@ def _span(span: ReadableSpan, prefix: bytes) -> bytes:
     parts.append(prefix)
     parts.append(_attributes(span.attributes, 9))
     if span.dropped_attributes:
-        parts.append(b"\x50" + _varint(span.dropped_attributes))
+        parts.append(b"\x50" + _uint32(span.dropped_attributes))
     for event in span.events:
         body = b""
         if event.timestamp:
@@ -183,31 +244,30 @@ def _span(span: ReadableSpan, prefix: bytes) -> bytes:
             body += _ld(2, event.name.encode())
         body += _attributes(event.attributes, 3)
         if event.dropped_attributes:
-            body += b"\x20" + _varint(event.dropped_attributes)
+            body += b"\x20" + _uint32(event.dropped_attributes)
         parts.append(_ld(11, body))
     if span.dropped_events:
-        parts.append(b"\x60" + _varint(span.dropped_events))
+        parts.append(b"\x60" + _uint32(span.dropped_events))
     for link in span.links:
         linked = link.context
         body = b"\x0a\x10" + linked.trace_id.to_bytes(16, "big")
         body += b"\x12\x08" + linked.span_id.to_bytes(8, "big")
-        if linked.trace_state:
-            state = ",".join(f"{k}={v}" for k, v in linked.trace_state.items())
-            body += _ld(3, state.encode())
+        # no trace_state: the reference does not write a link's
         body += _attributes(link.attributes, 4)
         if link.dropped_attributes:
-            body += b"\x28" + _varint(link.dropped_attributes)
+            body += b"\x28" + _uint32(link.dropped_attributes)
         link_flags = _HAS_IS_REMOTE | (_IS_REMOTE if linked.is_remote else 0)
         body += b"\x35" + _pack_i(link_flags)
         parts.append(_ld(13, body))
     if span.dropped_links:
-        parts.append(b"\x70" + _varint(span.dropped_links))
-    status = b""
-    if span.status.status_code.value:
-        status += b"\x18" + _varint(span.status.status_code.value)
-    if span.status.description:
-        status = _ld(2, span.status.description.encode()) + status
-    parts.append(_ld(15, status))
+        parts.append(b"\x70" + _uint32(span.dropped_links))
+    if span.status is not None:
+        status = b""
+        if span.status.description:
+            status += _ld(2, span.status.description.encode())
+        if span.status.status_code.value:
+            status += b"\x18" + _varint(span.status.status_code.value)
+        parts.append(_ld(15, status))
     flags = _HAS_IS_REMOTE | (_IS_REMOTE if parent is not None and parent.is_remote else 0)
     parts.append(b"\x85\x01" + _pack_i(flags))
     return b"".join(parts)
@@ -216,9 +276,50 @@ def _span(span: ReadableSpan, prefix: bytes) -> bytes:
 def encode(spans: Sequence[ReadableSpan], prefixes: Sequence[bytes] | None = None) -> bytes:
     """The serialised ``ExportTraceServiceRequest`` for ``spans``. ``prefixes[i]``, from
     ``encode_attributes``, goes before the attributes of ``spans[i]``: the trace-level
-    attributes, encoded once per trace instead of being copied into every span."""
+    attributes, encoded once per trace instead of being copied into every span.
+
+    Raises :class:`EncodeError` (and nothing else) when the batch cannot be encoded.
+    """
     if prefixes is None:
         prefixes = [b""] * len(spans)
+    try:
+        return _encode_fast(spans, prefixes)
+    except Exception:  # a span the fast path cannot encode: let the reference decide
+        log.warning("fast OTLP encoding failed; using the reference encoder", exc_info=True)
+    try:
+        return _encode_reference(spans, prefixes)
+    except Exception as error:
+        raise EncodeError(len(spans), error) from error
+
+
+def _encode_reference(spans: Sequence[ReadableSpan], prefixes: Sequence[bytes]) -> bytes:
+    """``encode`` by OTel's ``encode_spans``, the prefixes spliced in front of each span's
+    own attributes (the reference groups spans as ``_encode_fast`` does)."""
+    if len(prefixes) != len(spans):
+        raise ValueError(f"{len(prefixes)} prefixes for {len(spans)} spans")
+    request = encode_spans(spans)
+    order: dict[Any, dict[Any, list[bytes]]] = {}
+    for span, prefix in zip(spans, prefixes, strict=True):
+        scopes = order.setdefault(span.resource, {})
+        scopes.setdefault(span.instrumentation_scope or None, []).append(prefix)
+    grouped = [prefix for scopes in order.values() for group in scopes.values() for prefix in group]
+    encoded = [
+        span
+        for resource_spans in request.resource_spans
+        for scope_spans in resource_spans.scope_spans
+        for span in scope_spans.spans
+    ]
+    for prefix, span in zip(grouped, encoded, strict=True):
+        if prefix:
+            own = list(span.attributes)
+            del span.attributes[:]
+            span.attributes.extend(PB2Span.FromString(prefix).attributes)
+            span.attributes.extend(own)
+    body: bytes = request.SerializeToString()
+    return body
+
+
+def _encode_fast(spans: Sequence[ReadableSpan], prefixes: Sequence[bytes]) -> bytes:
     groups: dict[Any, dict[Any, list[bytes]]] = {}
     for span, prefix in zip(spans, prefixes, strict=True):
         scopes = groups.setdefault(span.resource, {})
