@@ -93,14 +93,16 @@ class FakeLangfuseProcess:
         self._proc.wait(5)
 
 
-def destination(server: FakeLangfuseProcess, tenant_id: str | None = None) -> Destination:
-    """A fresh project on ``server`` and its destination."""
+def destination(
+    server: FakeLangfuseProcess, tenant_id: str | None = None, redact: tuple[str, ...] = ()
+) -> Destination:
+    """A fresh project on ``server`` and its destination (with the redactors ``redact``)."""
     tenant_id = tenant_id or uuid.uuid4().hex
     public, secret, project = f"pk-{uuid.uuid4().hex}", f"sk-{uuid.uuid4().hex}", tenant_id[:12]
     server.add_project(public, secret, project)
     return Destination(
         tenant_id=tenant_id, host=server.url, public_key=public, secret_key=secret,
-        project_id=project,
+        project_id=project, redact=redact,
     )  # fmt: skip
 
 
@@ -119,7 +121,9 @@ MESSAGES = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "cont
 ANSWER = "The answer, with a citation [ID:0]. " * 8
 
 
-def record_completion_trace(engine: TracingEngine, dest: Destination) -> None:
+def record_completion_trace(
+    engine: TracingEngine, dest: Destination, messages: list[dict[str, str]] = MESSAGES
+) -> None:
     """What a ragprism completion records (the request path only; export is background)."""
     with engine.tracer.trace(
         "chat", tenant_id=dest.tenant_id, session_id=uuid.uuid4().hex, user_id="user-1",
@@ -135,7 +139,7 @@ def record_completion_trace(engine: TracingEngine, dest: Destination) -> None:
                 search.update(output={"candidates": 4})
             retrieval.update(output={"total": 4, "chunks": ["c" * 32] * 4})
         with trace.observation(
-            "chat", kind="generation", model="builtin-extractive", input=MESSAGES
+            "chat", kind="generation", model="builtin-extractive", input=messages
         ) as generation:
             generation.update(output=ANSWER, usage={"input": 500, "output": 60, "total": 560})
         trace.update(output=ANSWER)

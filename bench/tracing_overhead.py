@@ -30,23 +30,34 @@ untraced completion costs 15–20 ms of server CPU), so the same figure is also 
 exactly, in this process: the CPU that recording and exporting a completion's trace
 costs (the same five observations and prompt-sized input; the test server in its own
 process), as the request thread's CPU time and the whole process's CPU time once
-everything was delivered.
-Run: ``.venv/bin/python bench/tracing_overhead.py``.
+everything was delivered. That in-process measure is made twice: as above, and with all
+five redactors on and a 20,000-character prompt (retrieved chunks of prose, JSON and code
+with a few addresses, phone numbers and keys in them), where redaction dominates.
+Run: ``.venv/bin/python bench/tracing_overhead.py`` (``--in-process`` runs only the
+in-process measures).
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from _common import FakeLangfuseProcess, StaticSource, destination, record_completion_trace
+from _common import (
+    MESSAGES,
+    FakeLangfuseProcess,
+    StaticSource,
+    destination,
+    record_completion_trace,
+)
 from _live_server import QUESTIONS, LiveServer, Tenant, percentile
 
 from ragprism.tracing import ExportStatsRegistry, TracingEngine
+from ragprism.tracing.masking import REDACTORS
 
 LATENCY_ROUNDS = 14  # per half: each round one "on" and one "off" block, order alternating
 LATENCY_BLOCK = 10
@@ -56,6 +67,27 @@ WARMUP = 20
 SETTLE = 0.8  # seconds after each CPU block: > flush interval (0.5 s) + one export
 FACADE_TRACES = 3_000  # in-process measurement
 SPANS_PER_TRACE = 5
+PROMPT_CHARS = 20_000
+_CHUNKS = (
+    "Employees get 25 days of paid vacation per year; requests go to hr@example.com "
+    "at least two weeks ahead. ",
+    '{"ticket": 4711, "status": "open", "owner": "ops", "host": "10.20.30.40", '
+    '"updated": "2026-11-27T10:28:00Z"}\n',
+    "Call the service desk on +49 30 1234567 or (415) 555-0100 between 9:00 and 17:00. ",
+    "def connect(url, timeout=5.0):\n    client = Client(url, api_key=os.environ['KEY'])\n"
+    "    return client.get('/v1/items?page=2&size=50')\n",
+    "The 2025 report (version 1.2.3, section 4.5) lists 1,234 incidents, 17% fewer than "
+    "2024; see fe80::1ff:fe23:4567:890a for the lab router. ",
+)
+
+
+def long_prompt() -> list[dict[str, str]]:
+    """A RAG prompt of ``PROMPT_CHARS`` characters: chunks of prose, JSON and code."""
+    text, i = "You are an intelligent assistant. Knowledge base:\n", 0
+    while len(text) < PROMPT_CHARS:
+        text += _CHUNKS[i % len(_CHUNKS)]
+        i += 1
+    return [{"role": "system", "content": text[:PROMPT_CHARS]}, {"role": "user", "content": "q?"}]
 
 
 def run_block(
@@ -72,9 +104,13 @@ def run_block(
     return latencies
 
 
-def facade_cpu(langfuse: FakeLangfuseProcess) -> None:
+def facade_cpu(
+    langfuse: FakeLangfuseProcess,
+    redact: tuple[str, ...] = (),
+    messages: list[dict[str, str]] = MESSAGES,
+) -> None:
     """CPU per traced completion, in-process: recording (request thread) and in all."""
-    dest = destination(langfuse)
+    dest = destination(langfuse, redact=redact)
     with tempfile.TemporaryDirectory() as tmp:
         engine = TracingEngine(
             source=StaticSource([dest]), stats=ExportStatsRegistry(),
@@ -82,25 +118,41 @@ def facade_cpu(langfuse: FakeLangfuseProcess) -> None:
         )  # fmt: skip
         engine.start()
         try:
+            before = langfuse.count()
             for _ in range(200):  # warm-up
-                record_completion_trace(engine, dest)
-            langfuse.wait_for(200 * SPANS_PER_TRACE, timeout=30)
+                record_completion_trace(engine, dest, messages)
+            langfuse.wait_for(before + 200 * SPANS_PER_TRACE, timeout=30)
             before = langfuse.count()
             process, thread = time.process_time(), time.thread_time()
             for _ in range(FACADE_TRACES):
-                record_completion_trace(engine, dest)
+                record_completion_trace(engine, dest, messages)
             recording = (time.thread_time() - thread) / FACADE_TRACES
             delivered = langfuse.wait_for(before + FACADE_TRACES * SPANS_PER_TRACE, timeout=60)
             total = (time.process_time() - process) / FACADE_TRACES
         finally:
             engine.shutdown(5)
-    print(f"in-process, {FACADE_TRACES} completion traces of {SPANS_PER_TRACE} spans "
+    prompt = len(messages[0]["content"])
+    redactors = ", ".join(redact) or "none"
+    print(f"in-process, {FACADE_TRACES} completion traces of {SPANS_PER_TRACE} spans, "
+          f"{prompt:,}-character prompt, redactors: {redactors} "
           f"({delivered - before} spans delivered): CPU per traced completion "
           f"{recording * 1e3:.3f} ms recording on the request thread, {total * 1e3:.3f} ms "
           f"including encoding, gzip and HTTP export  [goal ≤ 0.5 ms]")  # fmt: skip
 
 
+def in_process(langfuse: FakeLangfuseProcess) -> None:
+    facade_cpu(langfuse)
+    facade_cpu(langfuse, REDACTORS, long_prompt())
+
+
 def main() -> None:
+    if "--in-process" in sys.argv[1:]:
+        langfuse = FakeLangfuseProcess()
+        try:
+            in_process(langfuse)
+        finally:
+            langfuse.close()
+        return
     load = os.getloadavg()
     print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
           f"on {os.cpu_count()} CPUs")  # fmt: skip
@@ -167,7 +219,7 @@ def main() -> None:
         received = {project: langfuse.count(project) for project in expected}
         threads = server.threads()
         server.close()
-        facade_cpu(langfuse)
+        in_process(langfuse)
     finally:
         for tenant in tenants:
             tenant.close()

@@ -207,13 +207,15 @@ _KEY_NAMES: Final = (
 )
 # Prefixed tokens, the whole token on the lowercased text; a capital or a digit is
 # required in "sk-" and "ragflow-" ones (not "ragflow-retrieval-and-generation-notes").
+# Each is (prefix, body characters, minimum body length); the body runs as far as its
+# characters do (see _Runs).
 _TOKENS: Final = {
-    b"sk": re.compile(rb"sk-[a-z0-9_-]{20,}"),  # OpenAI (sk-proj-...), Langfuse (sk-lf-...)
-    b"pk": re.compile(rb"pk-lf-[a-z0-9-]{8,}"),  # Langfuse public key
-    b"ragflow": re.compile(rb"ragflow-[a-z0-9_-]{20,}"),  # RAGFlow / ragprism API key
-    b"xox": re.compile(rb"xox[baprs]-[a-z0-9-]{10,}"),  # Slack
-    b"github": re.compile(rb"github_pat_[a-z0-9_]{22,}"),
-    b"gh": re.compile(rb"gh[pousr]_[a-z0-9]{30,}"),
+    b"sk": (re.compile(rb"sk-"), re.compile(rb"[a-z0-9_-]+"), 20),  # OpenAI, Langfuse sk-lf-
+    b"pk": (re.compile(rb"pk-lf-"), re.compile(rb"[a-z0-9-]+"), 8),  # Langfuse public key
+    b"ragflow": (re.compile(rb"ragflow-"), re.compile(rb"[a-z0-9_-]+"), 20),  # API keys
+    b"xox": (re.compile(rb"xox[baprs]-"), re.compile(rb"[a-z0-9-]+"), 10),  # Slack
+    b"github": (re.compile(rb"github_pat_"), re.compile(rb"[a-z0-9_]+"), 22),
+    b"gh": (re.compile(rb"gh[pousr]_"), re.compile(rb"[a-z0-9]+"), 30),
 }
 _MIXED: Final = frozenset({b"sk", b"ragflow"})
 _TOKEN_PREFIXES_REVERSED: Final = (
@@ -245,14 +247,23 @@ _API_REVERSED: Final = re.compile(
 # After "key =": a quoted string (also JSON inside a JSON string, with \" quotes), else
 # a bare word. An HTTP auth scheme in front of it is kept.
 _SCHEME = rb"(?:(?:bearer|basic|token|digest)[ \t]+)?+"
-_API_VALUE: Final = re.compile(
-    rb"[ \t]*(?:(?P<q>\\?[\"'])"
+# A quoted value is at most _QUOTED_MAX characters (or escapes): looking further for the
+# closing quote from every "key:" of a text made of them was quadratic. A longer one is
+# taken as a bare value (a JWT is still redacted whole: it has no blank or quote).
+_QUOTED_MAX = 256
+_API_QUOTED: Final = re.compile(
+    rb"[ \t]*(?P<q>\\?[\"'])"
     + _SCHEME
-    + rb"(?P<quoted>(?!(?P=q))(?:\\.|[^\\\n])+?)(?P=q)|(?:\\?[\"'])?"
+    + rb"(?P<quoted>(?!(?P=q))(?:\\.|[^\\\n]){1,%d}?)(?P=q)" % _QUOTED_MAX
+)
+# Where a bare value starts; it runs to the end of _BARE_RUN (see _Runs).
+_API_BARE: Final = re.compile(
+    rb"[ \t]*(?:\\?[\"'])?"
     + _SCHEME
     + rb"(?!\[redacted_[a-z_]+\]|\xe2\x80\xa6\[truncated )"  # a placeholder, the cap marker
-    + rb"(?P<bare>[^\s\"'\\,;&)\]}>]+))"
+    + rb"(?=[^\s\"'\\,;&)\]}>])"
 )
+_BARE_RUN: Final = re.compile(rb"[^\s\"'\\,;&)\]}>]+")
 _CLOUD_KEY: Final = re.compile(
     rb"A(?:(?<![A-Za-z\]]A)|(?<=" + _ESC + rb"A))"
     rb"(?:(?:KIA|SIA)[0-9A-Z]{16}(?![0-9A-Za-z_\[-])|Iza[0-9A-Za-z_-]{30,})"
@@ -264,20 +275,59 @@ _BEARER: Final = re.compile(
 _DIGIT_OR_CAPITAL: Final = re.compile(rb"[0-9A-Z]")
 
 
+class _Runs:
+    """Where a run of ``pattern``'s characters that starts at ``start`` ends, each run read
+    once: a text made of "sk-sk-sk-..." or "token:token:..." has a candidate every few
+    characters, all inside one run, and reading it again for each was quadratic.
+
+    Asked in ascending order of ``start`` (a start inside the last run read gets its end).
+    Also where the last digit or capital of ``buf`` in the run is (-1: none)."""
+
+    __slots__ = ("_buf", "_end", "_last_dc", "_low", "_pattern", "_start")
+
+    def __init__(self, pattern: re.Pattern[bytes], low: bytes, buf: bytes) -> None:
+        self._pattern, self._low, self._buf = pattern, low, buf
+        self._start = self._end = 0
+        self._last_dc: int | None = None
+
+    def end(self, start: int) -> int:
+        if not self._start <= start < self._end:
+            m = self._pattern.match(self._low, start)
+            self._start, self._end = start, start if m is None else m.end()
+            self._last_dc = None
+        return self._end if start < self._end else start
+
+    def has_digit_or_capital(self, start: int) -> bool:
+        """Whether ``buf[start:end(start)]`` holds a digit or a capital."""
+        end = self.end(start)
+        if start >= end:
+            return False
+        if self._last_dc is None:
+            m = _DIGIT_OR_CAPITAL.search(self._buf[self._start : self._end][::-1])
+            self._last_dc = -1 if m is None else self._end - 1 - m.start()
+        return self._last_dc >= start
+
+
 def _api_key_spans(text: _Text) -> list[_Span]:
     buf, low = text.buf, text.low
-    spans: list[_Span] = []
     last = len(buf) - 1
+    # (separator, token prefix or None), found backwards, then read forwards in order
+    found: list[tuple[int, bytes | None]] = []
     for m in _API_REVERSED.finditer(low.translate(_SEPARATORS_AS_NUL)[::-1]):
         at = last - m.start()  # the separator in ``buf``
-        if m.lastindex is None:
-            span = _assignment_value(low, at)
-        else:  # a token prefix: read it forwards, without the blanks or quote before it
-            prefix = m.group().lstrip(b"\x00 \t\"'\\")[::-1]
-            span = _token(buf, low, at - len(prefix), prefix)
+        # a token prefix, without the blanks or quote before it; None for a key name
+        found.append((at, None if m.lastindex is None else m.group().lstrip(b"\x00 \t\"'\\")[::-1]))
+    found.reverse()
+    bare = _Runs(_BARE_RUN, low, buf)
+    bodies = {head: _Runs(body, low, buf) for head, (_, body, _) in _TOKENS.items()}
+    spans: list[_Span] = []
+    for at, prefix in found:
+        if prefix is None:
+            span = _assignment_value(low, at, bare)
+        else:  # a token prefix: read it forwards
+            span = _token(low, at - len(prefix), prefix, bodies)
         if span is not None:
             spans.append(span)
-    spans.reverse()
     spans.extend(m.span() for m in _CLOUD_KEY.finditer(buf))
     for m in _BEARER.finditer(low):
         if _DIGIT_OR_CAPITAL.search(buf, *m.span("token")):
@@ -285,7 +335,7 @@ def _api_key_spans(text: _Text) -> list[_Span]:
     return _merge(spans)
 
 
-def _assignment_value(low: bytes, at: int) -> _Span | None:
+def _assignment_value(low: bytes, at: int, bare: _Runs) -> _Span | None:
     sep = low[at]
     after = low[at + 1 : at + 2]
     if sep == 0x3A:  # ":"  (":=" too; "::" is not an assignment)
@@ -296,20 +346,29 @@ def _assignment_value(low: bytes, at: int) -> _Span | None:
             return None
     else:
         return None  # "-" or "_": a longer name, such as "token-count"
-    m = _API_VALUE.match(low, at + 2 if after in (b"=", b">") else at + 1)
+    pos = at + 2 if after in (b"=", b">") else at + 1
+    m = _API_QUOTED.match(low, pos)
+    if m is not None:
+        return m.span("quoted")
+    m = _API_BARE.match(low, pos)
     if m is None:
         return None
-    return m.span("quoted" if m.start("quoted") >= 0 else "bare")
+    return m.end(), bare.end(m.end())
 
 
-def _token(buf: bytes, low: bytes, start: int, prefix: bytes) -> _Span | None:
+def _token(low: bytes, start: int, prefix: bytes, bodies: Mapping[bytes, _Runs]) -> _Span | None:
     head = next(head for head in _TOKENS if prefix.startswith(head))
-    m = _TOKENS[head].match(low, start)
+    pattern, _, shortest = _TOKENS[head]
+    m = pattern.match(low, start)
     if m is None:
         return None
-    if head in _MIXED and not _DIGIT_OR_CAPITAL.search(buf, start + len(prefix), m.end()):
+    runs = bodies[head]
+    end = runs.end(m.end())
+    if end - m.end() < shortest:
         return None
-    return m.span()
+    if head in _MIXED and not runs.has_digit_or_capital(m.end()):
+        return None
+    return start, end
 
 
 # ----------------------------------------------------------------------------- email
@@ -399,16 +458,20 @@ _NOT_AFTER_WORD = rb"(?:(?<![0-9A-Za-z_.:\]])|(?<=" + _ESC + rb"))"
 _HEX_AFTER = rb"(?<=" + _NOT_AFTER_WORD + rb"[0-9A-Fa-f]{%d}:)"
 _EIGHT_GROUPS = rb"(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]"
 _IPV6: Final = re.compile(
-    rb":(?=[0-9A-Fa-f:])(?=:|(?:[0-9A-Fa-f.]++:)*+:|"  # "::" somewhere, or eight groups
+    # First, cheaply, the address's start: this ":" is its first one, after 1-4 hex digits
+    # not glued to a word (or it starts the address). Only then the lookaheads, which read
+    # to the end of the run of hex digits, ":" and "." -- tried at every ":" of a run, they
+    # made the scan quadratic (30,000 ":" took 27 s).
+    rb":(?:(?<="
+    + _NOT_AFTER_WORD
+    + rb":)|"
+    + b"|".join(_HEX_AFTER % n for n in (1, 2, 3, 4))
+    + rb")(?=[0-9A-Fa-f:])(?=:|(?:[0-9A-Fa-f.]++:)*+:|"  # "::" somewhere, or eight groups
     + _EIGHT_GROUPS
     # a group of 3+ hex digits before the ":" or after it (not "1::2", "a::b")
     + rb")(?:(?<=[0-9A-Fa-f]{3}:)|(?=(?:[0-9A-Fa-f.]{0,2}:)*+[0-9A-Fa-f.]{3}|"
     + _EIGHT_GROUPS
-    + rb"))(?:(?<="
-    + _NOT_AFTER_WORD
-    + rb":)|"
-    + b"|".join(_HEX_AFTER % n for n in (1, 2, 3, 4))
-    + rb")[0-9A-Fa-f:.]*+(?![G-Zg-z_\[])"
+    + rb"))[0-9A-Fa-f:.]*+(?![G-Zg-z_\[])"
 )
 # A dotted quad on the copy ("." and "-" read alike there); the rest is checked on ``buf``.
 _IPV4: Final = re.compile(rb"0-0(?=0{0,2}-0{1,3}-0{1,3}(?![0A-Za-z_\[]))0{0,2}-0{1,3}-0{1,3}")
