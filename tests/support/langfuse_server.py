@@ -99,6 +99,8 @@ class RequestRecord:
     bytes_received: int
     public_key: str | None
     fault: str | None
+    # the x-langfuse-* headers (names lowercased), as Langfuse reads them
+    langfuse_headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -679,6 +681,11 @@ class FakeLangfuse(LoopbackServer):
             bytes_received=len(body),
             public_key=credentials[0] if credentials else None,
             fault=",".join(fault.kind for fault in faults) or None,
+            langfuse_headers=tuple(
+                (name.lower(), value)
+                for name, value in headers.items()
+                if name.lower().startswith("x-langfuse-")
+            ),
         )
         with self._changed:
             self._requests.append(record)

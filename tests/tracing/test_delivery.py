@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ragprism
 from ragprism.tracing import RetryPolicy, TracingEngine
 from tests.support.langfuse_server import FakeLangfuse
 from tests.tracing.conftest import EngineFactory
@@ -147,3 +148,22 @@ def test_spool_budget_drops_oldest_and_counts(
     assert health["spool"]["bytes"] <= 2_000
     assert health["dropped_by_reason"].get("spool full", 0) > 0
     assert health["spool"]["items"] + health["dropped"] == 60 - health["pending"]
+
+
+def test_otlp_requests_ask_for_langfuse_ingestion_version_4(
+    engine: TracingEngine, source: DictSource, fake_langfuse: FakeLangfuse
+) -> None:
+    """Without ``x-langfuse-ingestion-version: 4`` Langfuse puts OTLP traffic on its older
+    write path (delayed visibility); the SDK name and version go with it."""
+    dest = project(fake_langfuse, source)
+    engine.invalidate(dest.tenant_id)
+    send_traces(engine, dest.tenant_id, 2)
+    assert engine.flush(10.0)
+    fake_langfuse.wait_for_spans(4, project_id=dest.project_id)
+    otel = [r for r in fake_langfuse.requests if r.path.endswith("/otel/v1/traces")]
+    assert otel
+    for record in otel:
+        headers = dict(record.langfuse_headers)
+        assert headers["x-langfuse-ingestion-version"] == "4"
+        assert headers["x-langfuse-sdk-name"] == "ragprism"
+        assert headers["x-langfuse-sdk-version"] == ragprism.__version__

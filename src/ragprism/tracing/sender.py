@@ -21,6 +21,7 @@ from typing import Any, Literal
 import httpx
 from opentelemetry.sdk.trace import ReadableSpan
 
+from ragprism import __version__
 from ragprism.security.host_policy import HostPolicy, HostRefused, guarded_client
 from ragprism.tracing import otlp
 from ragprism.tracing.destinations import Destination
@@ -97,6 +98,8 @@ class Sender:
             headers = {
                 "Content-Type": "application/x-protobuf",
                 "Content-Encoding": "gzip",
+                # Langfuse's current write path; without it, delayed visibility
+                "x-langfuse-ingestion-version": "4",
             }
         else:
             url = destination.scores_url
@@ -104,6 +107,7 @@ class Sender:
         headers["Authorization"] = _basic(destination)
         headers["x-langfuse-public-key"] = destination.public_key
         headers["x-langfuse-sdk-name"] = "ragprism"
+        headers["x-langfuse-sdk-version"] = __version__
         try:
             response = self._client.post(url, content=batch.payload, headers=headers)
         except HostRefused as exc:
