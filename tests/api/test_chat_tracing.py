@@ -306,3 +306,97 @@ def test_without_tracing_responses_have_no_trace_fields(
     assert state.tracing.flush(5.0)
     assert fake_langfuse.scores() == []
     assert fake_langfuse.spans() == []
+
+
+def test_failed_stream_marks_the_root_span_error(
+    api: ChatApi,
+    state: Runtime,
+    fake_langfuse: FakeLangfuse,
+    fake_model: str,
+    openai_server: FakeOpenAI,
+) -> None:
+    """As a failed non-streamed answer does: the trace itself shows the failure."""
+    chat_id, _ = api.knowledge_chat(llm={"model_name": fake_model})
+    project_id = traced(api, fake_langfuse)
+    openai_server.break_stream_after(4)
+    with api.client.stream(
+        "POST",
+        f"/api/v1/chats/{chat_id}/completions",
+        headers=api.headers,
+        json={"question": VACATION},
+    ) as r:
+        trace_id = r.headers["X-Trace-Id"]
+        payloads = sse_payloads(r.iter_lines())
+    assert payloads[-2]["code"] != 0
+    root = trace_spans(state, fake_langfuse, project_id, trace_id, 5)["ragflow-chat"]
+    assert attr(root, "langfuse.observation.level") == "ERROR"
+    assert attr(root, "langfuse.observation.status_message")
+    assert root["status"]["code"] == 2  # STATUS_CODE_ERROR
+
+
+def test_client_disconnect_records_estimated_usage_and_cost(
+    api: ChatApi, state: Runtime, fake_langfuse: FakeLangfuse, client: TestClient
+) -> None:
+    """The provider billed the prompt and what was streamed before the client left."""
+    chat_id, _ = api.knowledge_chat()
+    project_id = traced(api, fake_langfuse)
+    with client.stream(
+        "POST",
+        f"/api/v1/chats/{chat_id}/completions",
+        headers=api.headers,
+        json={"question": VACATION},
+    ) as r:
+        trace_id = r.headers["X-Trace-Id"]
+        next(r.iter_lines())
+    generation = trace_spans(state, fake_langfuse, project_id, trace_id, 5)["chat"]
+    assert attr(generation, "langfuse.observation.level") == "WARNING"
+    usage = value(generation, "langfuse.observation.usage_details")
+    assert usage["input"] > 0
+    assert usage["total"] == usage["input"] + usage["output"]
+    assert value(generation, "langfuse.observation.metadata.usage_estimated") is True
+    cost = value(generation, "langfuse.observation.cost_details")
+    assert cost == {"input": 0, "output": 0, "total": 0}  # the built-in model is free
+
+
+@pytest.mark.parametrize("route", ["ragflow", "openai"])
+def test_failed_non_stream_completion_returns_its_trace(
+    api: ChatApi,
+    state: Runtime,
+    fake_langfuse: FakeLangfuse,
+    fake_model: str,
+    openai_server: FakeOpenAI,
+    route: str,
+) -> None:
+    chat_id, _ = api.knowledge_chat(llm={"model_name": fake_model})
+    project_id = traced(api, fake_langfuse)
+    openai_server.hang(endpoints="chat")
+    if route == "ragflow":
+        response = api.client.post(
+            f"/api/v1/chats/{chat_id}/completions",
+            headers=api.headers,
+            json={"question": VACATION, "stream": False},
+        )
+        assert response.status_code == 200
+        body = response.json()
+        assert body["code"] == 105
+        fields = body["data"]
+    else:
+        response = api.client.post(
+            f"/api/v1/openai/{chat_id}/chat/completions",
+            headers=api.headers,
+            json={
+                "model": "m",
+                "messages": [{"role": "user", "content": VACATION}],
+                "stream": False,
+            },
+        )
+        assert response.status_code == 502
+        body = response.json()
+        assert body["error"]["code"] == 105
+        fields = body
+    openai_server.clear_faults()
+    trace_id = response.headers["X-Trace-Id"]
+    assert fields["trace_id"] == trace_id
+    assert fields["trace_url"].endswith(f"/project/{project_id}/traces/{trace_id}")
+    root = trace_spans(state, fake_langfuse, project_id, trace_id, 5)["ragflow-chat"]
+    assert attr(root, "langfuse.observation.level") == "ERROR"

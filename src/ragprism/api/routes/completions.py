@@ -8,14 +8,16 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Path, Response
+from fastapi.responses import JSONResponse
 from pydantic import Field
 from starlette.concurrency import iterate_in_threadpool
 from starlette.responses import StreamingResponse
 from starlette.types import Send
 
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
-from ragprism.api.envelope import ok
+from ragprism.api.envelope import failure, ok
 from ragprism.api.routes.chats import RequestBody
+from ragprism.errors import RagprismError
 from ragprism.services.chat import conversation, sse
 from ragprism.services.chat.rag_prompt import last_user_question
 
@@ -99,7 +101,7 @@ def _respond(
     turn: conversation.Turn,
     stream: bool,
     response: Response,
-) -> dict[str, Any] | EventStreamResponse:
+) -> dict[str, Any] | EventStreamResponse | JSONResponse:
     if turn.prepared is None:  # a new session without a question: RAGFlow answers the opener
         data: dict[str, Any] = {
             "answer": turn.opener or "",
@@ -113,7 +115,15 @@ def _respond(
         return EventStreamResponse(_opener_events(data))
     trace = turn.trace_fields
     if not stream:
-        answer = conversation.finish_turn(session, turn)
+        try:
+            answer = conversation.finish_turn(session, turn)
+        except RagprismError as exc:
+            if not trace:
+                raise
+            # the failed answer's trace was exported: say where, as an answer does
+            failed = failure(exc.code, exc.message, exc.http_status, data=trace)
+            failed.headers["X-Trace-Id"] = trace["trace_id"] or ""
+            return failed
         if turn.trace.trace_id:
             response.headers["X-Trace-Id"] = turn.trace.trace_id
         return ok(
@@ -136,7 +146,7 @@ def chat_completions(
     session: SessionDep,
     state: StateDep,
     response: Response,
-) -> dict[str, Any] | EventStreamResponse:
+) -> dict[str, Any] | EventStreamResponse | JSONResponse:
     """Ask an assistant (deprecated in RAGFlow for ``/chat/completions``); without
     ``session_id`` a new session is created."""
     turn = conversation.start_turn(
@@ -158,7 +168,7 @@ def completions(
     session: SessionDep,
     state: StateDep,
     response: Response,
-) -> dict[str, Any] | EventStreamResponse:
+) -> dict[str, Any] | EventStreamResponse | JSONResponse:
     """Ask an assistant (``chat_id``; a new session unless ``session_id``) or, without
     ``chat_id``, the tenant's default chat model. The last message is the question."""
     messages = [m.model_dump() for m in body.messages]

@@ -50,10 +50,17 @@ _ERROR_TYPE_BY_STATUS = {
 }
 
 
-def _openai_failure(code: int, message: str, status: int) -> JSONResponse:
+def _openai_failure(
+    code: int, message: str, status: int, trace: dict[str, Any] | None = None
+) -> JSONResponse:
+    """The error body; a failed answer's ``trace_id``/``trace_url`` as top-level fields
+    (as on a completion object) and ``X-Trace-Id``."""
     error = {"message": message, "type": _ERROR_TYPE_BY_STATUS.get(status, "server_error")}
     body = {"code": code, "message": message, "data": None, "error": {**error, "code": code}}
-    return JSONResponse(body, status_code=status)
+    response = JSONResponse({**body, **(trace or {})}, status_code=status)
+    if trace:
+        response.headers["X-Trace-Id"] = trace["trace_id"]
+    return response
 
 
 def _status(exc: RagprismError) -> int:
@@ -106,7 +113,7 @@ def _chat_completions(
     session: SessionDep,
     state: StateDep,
     response: Response,
-) -> dict[str, Any] | EventStreamResponse:
+) -> dict[str, Any] | EventStreamResponse | JSONResponse:
     question, history = last_user_question([m.model_dump() for m in body.messages])
     chat_turn = conversation.start_turn(
         session,
@@ -121,7 +128,12 @@ def _chat_completions(
     completion_id, created = "chatcmpl-" + new_id(), int(time.time())
     trace = chat_turn.trace_fields
     if not body.stream:
-        answer = conversation.finish_turn(session, chat_turn)
+        try:
+            answer = conversation.finish_turn(session, chat_turn)
+        except RagprismError as exc:
+            if not trace:
+                raise
+            return _openai_failure(exc.code, exc.message, _status(exc), trace)
         if chat_turn.trace.trace_id:
             response.headers["X-Trace-Id"] = chat_turn.trace.trace_id
         return sse.openai_completion(
@@ -145,7 +157,7 @@ def openai_chat_completions(
     session: SessionDep,
     state: StateDep,
     response: Response,
-) -> dict[str, Any] | EventStreamResponse:
+) -> dict[str, Any] | EventStreamResponse | JSONResponse:
     """An OpenAI chat completion answered by the assistant ``chat_id`` with retrieval."""
     return _chat_completions(chat_id, body, principal, session, state, response)
 
@@ -158,6 +170,6 @@ def chats_openai_chat_completions(
     session: SessionDep,
     state: StateDep,
     response: Response,
-) -> dict[str, Any] | EventStreamResponse:
+) -> dict[str, Any] | EventStreamResponse | JSONResponse:
     """RAGFlow's spelling of ``/openai/{chat_id}/chat/completions``."""
     return _chat_completions(chat_id, body, principal, session, state, response)

@@ -137,11 +137,13 @@ StreamEvent = Piece | Finished | Failed
 
 @dataclass(frozen=True)
 class StreamOutcome:
-    """How a stream ended: ``done``, ``error`` or ``disconnected`` (the client left)."""
+    """How a stream ended: ``done``, ``error`` (``error`` says why) or ``disconnected``
+    (the client left)."""
 
     text: str
     status: str
     reference: dict[str, Any] | None
+    error: BaseException | None = None
 
 
 # -- preparing ---------------------------------------------------------------------------
@@ -294,17 +296,26 @@ def stream(
                     )
                     answer = Answer(text, cited, usage, model, finish_reason)
                     _record(generation, answer, prepared.price)
-                except BaseException:
-                    generation.update(output="".join(produced))
+                except BaseException as exc:
+                    partial = "".join(produced)
+                    generation.update(output=partial)
+                    if isinstance(exc, GeneratorExit):  # the client left: the provider
+                        # billed the prompt and what was streamed; count them locally
+                        usage = Usage.of(
+                            count_message_tokens(prepared.messages),
+                            count_tokens(partial),
+                            estimated=True,
+                        )
+                        record_usage(generation, usage, prepared.price)
                     raise
         outcome = StreamOutcome(answer.text, "done", answer.reference)
         yield Finished(answer)
     except RagprismError as exc:
-        outcome = StreamOutcome("".join(produced), "error", None)
+        outcome = StreamOutcome("".join(produced), "error", None, exc)
         yield Failed(int(exc.code), exc.message, "".join(produced))
-    except Exception:  # a bug or an unexpected library error: report it, keep the text
+    except Exception as exc:  # a bug or an unexpected library error: report it, keep the text
         log.exception("chat stream failed")
-        outcome = StreamOutcome("".join(produced), "error", None)
+        outcome = StreamOutcome("".join(produced), "error", None, exc)
         yield Failed(int(RetCode.SERVER_ERROR), "Internal server error.", "".join(produced))
     finally:
         if chat_stream is not None:

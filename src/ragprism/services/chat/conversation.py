@@ -254,7 +254,7 @@ def stream_turn(state: ServiceContext, turn: Turn) -> Generator[StreamEvent, Non
             if turn.stored:
                 stored = _stored(turn, outcome.text, outcome.reference, outcome.status)
                 sessions.store_answer_in(state.db, stored)
-        finally:
-            _end_turn_trace(turn, output=outcome.text)
+        finally:  # a failed stream marks the trace ERROR, as a failed answer does
+            _end_turn_trace(turn, outcome.error, output=outcome.text)
 
     return completion.stream(turn.prepared, on_end, parent=turn.trace)
