@@ -87,6 +87,11 @@ def test_non_stream_completion_is_one_chat_trace(
 
     spans = trace_spans(state, fake_langfuse, project_id, trace_id, 5)
     assert fake_langfuse.span_tree(trace_id, project_id) == CHAT_TREE
+    dataset_ids = api.client.get(f"/api/v1/chats?id={chat_id}", headers=api.headers).json()["data"][
+        0
+    ]["dataset_ids"]
+    dataset = api.client.get(f"/api/v1/datasets?id={dataset_ids[0]}", headers=api.headers)
+    embedding = dataset.json()["data"][0]["embedding_model"]
     types = {name: attr(span, TYPE) for name, span in spans.items()}
     assert types == {
         "ragflow-chat": "span",
@@ -102,7 +107,8 @@ def test_non_stream_completion_is_one_chat_trace(
         assert attr(span, "langfuse.trace.name") == "ragflow-chat"
         assert attr(span, "session.id") == session_id
         assert attr(span, "user.id") == "client-user-7"
-        assert list(attr(span, "langfuse.trace.tags")) == ["helpdesk", FAKE_MODEL]
+        # the assistant, then every model used: chat, then the datasets' embedding model
+        assert list(attr(span, "langfuse.trace.tags")) == ["helpdesk", FAKE_MODEL, embedding]
         assert value(span, "langfuse.trace.metadata.chat_id") == chat_id
         assert value(span, "langfuse.trace.metadata.message_id") == data["id"]
         assert value(span, "langfuse.trace.metadata.tenant_id")

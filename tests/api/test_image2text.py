@@ -120,6 +120,7 @@ def test_image2text_trace_and_the_ingest_trace_link_both_ways(
     api: Rag, state: Runtime, fake_langfuse: FakeLangfuse, vision: str
 ) -> None:
     project_id = traced(api, fake_langfuse)
+    uploader = api.client.get("/v1/user/info", headers=api.headers).json()["data"]["id"]
     dataset_id, document_id = api.ingest("diagram.png", PNG)
     description = expected_description("image/png", len(PNG))
 
@@ -157,8 +158,13 @@ def test_image2text_trace_and_the_ingest_trace_link_both_ways(
         assert value(span, "langfuse.trace.metadata.dataset_ids") == [dataset_id]
         assert value(span, "langfuse.trace.metadata.ingest_trace_id") == ingest_trace
         assert list(attr(span, "langfuse.trace.tags")) == [VISION]
+        assert attr(span, "user.id") == uploader  # who uploaded the image, by id
 
     ingest = trace_spans(state, fake_langfuse, project_id, ingest_trace, 5)
+    for span in ingest.values():  # tagged with both models the ingestion used
+        assert VISION in attr(span, "langfuse.trace.tags")
+        assert len(attr(span, "langfuse.trace.tags")) == 2  # and the embedding model
+        assert attr(span, "user.id") == uploader
     assert fake_langfuse.span_tree(ingest_trace, project_id) == INGEST_TREE
     parse = ingest["parse"]  # ingest → image2text
     assert value(parse, "langfuse.observation.metadata.image2text_trace_id") == image_trace

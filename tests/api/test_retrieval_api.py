@@ -218,3 +218,34 @@ def test_retrieval_and_ingestion_are_traced(
     assert {"ragflow-ingest", "parse", "chunk", "embed", "index"} <= names
     embed = next(s for s in spans if s["name"] == "embed-query")
     assert embed["attributes"]["langfuse.observation.type"] == "embedding"
+
+
+def test_ingest_and_retrieval_traces_carry_their_user_and_model_tags(
+    rag: Rag, state: Runtime, fake_langfuse: FakeLangfuse
+) -> None:
+    """The uploader is the ingest trace's user (its id, never an e-mail); each trace is
+    tagged with the model ids it used (here the dataset's embedding model)."""
+    user_id = rag.client.get("/v1/user/info", headers=rag.headers).json()["data"]["id"]
+    public, secret = f"pk-lf-{uuid.uuid4()}", f"sk-lf-{uuid.uuid4()}"
+    fake_langfuse.add_project(public, secret, project_id="p-tags")
+    body = {"public_key": public, "secret_key": secret, "host": fake_langfuse.url}
+    assert rag.call("POST", "/langfuse/api-key", json=body)["code"] == 0
+    dataset_id, _ = rag.ingest("a.txt", b"Aardvarks dig burrows.")
+    datasets = rag.call("GET", f"/datasets?id={dataset_id}")["data"]
+    embedding = datasets[0]["embedding_model"]
+    assert embedding
+    response = rag.client.post(
+        "/api/v1/retrieval",
+        headers=rag.headers,
+        json={"question": "aardvarks", "dataset_ids": [dataset_id]},
+    )
+    assert response.json()["code"] == 0
+
+    assert state.tracing.flush(5.0)
+    spans = fake_langfuse.wait_for_spans(9, project_id="p-tags")
+    for trace_name in ("ragflow-ingest", "ragflow-retrieval"):
+        traced = [s for s in spans if s["attributes"]["langfuse.trace.name"] == trace_name]
+        assert traced, trace_name
+        for span in traced:
+            assert span["attributes"]["user.id"] == user_id, (trace_name, span["name"])
+            assert list(span["attributes"]["langfuse.trace.tags"]) == [embedding], trace_name

@@ -34,6 +34,7 @@ class ImageDocument:
     document_id: str
     name: str
     data: bytes
+    user_id: str | None = None  # who uploaded it: the trace's user (never an e-mail)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class ImageDescription:
 
     text: str
     trace_id: str | None
+    model_id: str = ""
 
 
 def no_model_message(name: str) -> str:
@@ -81,6 +83,7 @@ def describe_image(
     with state.tracing.tracer.trace(
         "image2text",
         tenant_id=image.tenant_id,
+        user_id=image.user_id,
         input=described,
         tags=[model_id],
         metadata={
@@ -104,4 +107,4 @@ def describe_image(
             if not text:
                 raise DataError(f"the image-to-text model returned no description of {image.name}")
         trace.update(output=text)
-    return ImageDescription(text, trace.trace_id)
+    return ImageDescription(text, trace.trace_id, model_id)

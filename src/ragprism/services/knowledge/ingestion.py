@@ -59,6 +59,7 @@ class ClaimedDocument:
     parser_config: dict[str, Any]
     parse_attempts: int
     enabled: bool = True
+    created_by: str = ""  # the uploader's user id: the ingest trace's user
 
     @classmethod
     def of(cls, document: Document) -> ClaimedDocument:
@@ -70,6 +71,7 @@ class ClaimedDocument:
             dict(document.parser_config or {}),
             document.parse_attempts,
             document.enabled,
+            document.created_by or "",
         )
 
 
@@ -147,6 +149,7 @@ class Ingestion:
         with tracer.trace(
             "ingest",
             tenant_id=doc.tenant_id,
+            user_id=doc.created_by or None,  # who uploaded the document
             input={"document": doc.name},
             metadata={"dataset_ids": [doc.dataset_id], "document_id": doc.id},
         ) as trace:
@@ -182,6 +185,8 @@ class Ingestion:
             if data is None or dataset is None:
                 raise ClaimLost(doc.id)
             model_id = dataset.embedding_model
+        if model_id:  # tagged before any span of the trace ends (and is sent)
+            trace.update(tags=[model_id])
         with trace.observation("parse", input={"document": doc.name, "bytes": len(data)}) as obs:
             if is_image_name(doc.name):
                 parsed = self._describe(data, trace, obs)
@@ -196,6 +201,8 @@ class Ingestion:
         self.progress(0.2, f"Split into {len(chunks)} chunk(s).")
         with self.state.db.session() as session:
             embedder = self.state.models.embedding(session, doc.tenant_id, model_id)
+        if not model_id:
+            trace.update(tags=[embedder.model_name])
         price = self.state.models.price(embedder)
         vectors: list[list[float]] = []
         for start in range(0, len(chunks), EMBED_BATCH):
@@ -220,8 +227,11 @@ class Ingestion:
     def _describe(self, data: bytes, trace: Trace, parse: Observation) -> ParsedDocument:
         """An image's text: its description by the tenant's image-to-text model."""
         doc = self.doc
-        image = ImageDocument(doc.tenant_id, doc.dataset_id, doc.id, doc.name, data)
+        image = ImageDocument(
+            doc.tenant_id, doc.dataset_id, doc.id, doc.name, data, doc.created_by or None
+        )
         described = describe_image(self.state, image, link=parse, ingest_trace_id=trace.trace_id)
+        trace.update(tags=[described.model_id])
         return ParsedDocument(described.text, [Section(described.text)], "image")
 
     def _start(self) -> None:

@@ -24,11 +24,11 @@ from ragprism.models import Dataset, Document
 from ragprism.retrieval import ScoredChunk, query_terms
 from ragprism.retrieval.analysis import index_terms
 from ragprism.services.models.model_usage import record_usage
-from ragprism.tracing import NoopTrace
+from ragprism.tracing import NoopTrace, Trace
 
 if TYPE_CHECKING:
     from ragprism.services.context import ServiceContext
-    from ragprism.tracing import Observation, Trace
+    from ragprism.tracing import Observation
 
 _NOOP = NoopTrace()
 # How many of the best hybrid candidates the rerank model sees (RAGFlow: 64 per page).
@@ -133,10 +133,13 @@ def retrieve(
     models = {d.embedding_model for d in datasets}
     if len(models) > 1:
         raise DataError("Datasets use different embedding models.")
-    embedder = state.models.embedding(session, tenant_id, models.pop())
+    embedding_id = models.pop()
+    embedder = state.models.embedding(session, tenant_id, embedding_id)
     reranker = (
         state.models.rerank(session, tenant_id, request.rerank_id) if request.rerank_id else None
     )
+    if isinstance(parent, Trace):  # the trace is tagged with every model it used
+        parent.update(tags=[embedding_id or embedder.model_name, request.rerank_id or ""])
     tracer = parent if parent is not None else _NOOP
     with tracer.observation(
         "retrieval",
