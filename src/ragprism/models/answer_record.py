@@ -1,0 +1,48 @@
+"""The record the server keeps with each stored answer, for the answer inspector and usage.
+
+One row per assistant message (``id`` is the message's id). The figures the usage API
+groups and sums are columns (``day``, ``chat_id``, ``model``, tokens, cost, latency);
+the rest — the steps with their timings, the models called, the retrieved chunks and
+the prompt — is the ``details`` JSON the inspector shows.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ragprism.db.base import Base, utcnow
+from ragprism.models.chat import PreciseUTCDateTime
+
+
+class AnswerRecord(Base):
+    """What happened inside one answer: steps, models, chunks, prompt, and its totals."""
+
+    __tablename__ = "answer_record"
+    __table_args__ = (
+        # The usage API's range scan: one tenant, a range of days.
+        Index("ix_answer_record_tenant_day", "tenant_id", "day"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the message's id
+    tenant_id: Mapped[str] = mapped_column(String(32), ForeignKey("tenant.id", ondelete="CASCADE"))
+    chat_id: Mapped[str] = mapped_column(String(32))
+    session_id: Mapped[str] = mapped_column(String(32), index=True)
+    create_time: Mapped[datetime] = mapped_column(PreciseUTCDateTime(), default=utcnow)
+    day: Mapped[date] = mapped_column(Date)  # the UTC day of create_time
+    # done, error or disconnected, as the message's status.
+    status: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(255), default="")  # the chat model
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float | None] = mapped_column(Float, default=None)  # USD; None: no price
+    latency_ms: Mapped[float] = mapped_column(Float)
+    first_token_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    trace_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The message's thumbs up/down, copied here when given so usage needs no join.
+    thumbup: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    capture: Mapped[str] = mapped_column(String(16), default="full")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
