@@ -155,7 +155,9 @@ def test_stream_record_has_the_first_token_time(
     assert record["first_token_ms"] == chat["first_token_ms"]
     assert chat["start_ms"] <= chat["first_token_ms"] <= chat["start_ms"] + chat["duration_ms"]
     # The same instant as the generation's completion_start_time in the trace.
-    start = datetime.fromisoformat(value(spans["chat"], "langfuse.observation.completion_start_time"))
+    start = datetime.fromisoformat(
+        value(spans["chat"], "langfuse.observation.completion_start_time")
+    )
     assert record["started_at"] + record["first_token_ms"] / 1e3 == pytest.approx(
         start.timestamp(), abs=1e-3
     )
