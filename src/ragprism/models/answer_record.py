@@ -23,8 +23,21 @@ class AnswerRecord(Base):
 
     __tablename__ = "answer_record"
     __table_args__ = (
-        # The usage API's range scan: one tenant, a range of days.
-        Index("ix_answer_record_tenant_day", "tenant_id", "day"),
+        # Covers the usage API's queries: one tenant, a range of days, grouped by day,
+        # assistant and model, the latencies in order, the figures summed.
+        Index(
+            "ix_answer_record_usage",
+            "tenant_id",
+            "day",
+            "chat_id",
+            "model",
+            "latency_ms",
+            "status",
+            "input_tokens",
+            "output_tokens",
+            "cost",
+            "thumbup",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the message's id

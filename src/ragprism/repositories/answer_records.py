@@ -1,25 +1,25 @@
 """Queries on answer records: one per stored answer, scoped to the tenant.
 
-The usage figures are computed in the database on all three backends: sums and counts
-with ``GROUP BY``, and latency percentiles by nearest rank with ``ROW_NUMBER()`` and
-``COUNT(*)`` windows (SQLite ≥ 3.25, PostgreSQL, MariaDB ≥ 10.2), so only the rows at
-the ranks wanted leave the database, whatever the number of answers.
+Usage reads two things, both from one covering index (tenant, day, chat, model, latency,
+status, tokens, cost, thumbup), so neither touches the table: the sums per day, assistant
+and model (``GROUP BY`` in the index's order, no sort), and the latency of each finished
+answer, from which the service takes exact percentiles. Portable to SQLite, PostgreSQL
+and MariaDB, and faster than ranking with window functions (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import String, case, delete, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from ragprism.models import AnswerRecord
 
 UsageKey = tuple[Any, ...]
-GROUP_COLUMNS = {"day": AnswerRecord.day, "chat": AnswerRecord.chat_id, "model": AnswerRecord.model}
 
 
 def get(session: Session, tenant_id: str, message_id: str) -> AnswerRecord | None:
@@ -45,13 +45,29 @@ def delete_for_sessions(session: Session, session_ids: Any) -> None:
 
 @dataclass(frozen=True)
 class UsageSums:
-    requests: int
-    errors: int
-    input_tokens: int
-    output_tokens: int
-    cost: float | None
-    feedback: int
-    negative_feedback: int
+    """Additive figures of a group of answers (``done``: how many finished normally)."""
+
+    requests: int = 0
+    errors: int = 0
+    done: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = None
+    feedback: int = 0
+    negative_feedback: int = 0
+
+    def __add__(self, other: UsageSums) -> UsageSums:
+        costs = [c for c in (self.cost, other.cost) if c is not None]
+        return UsageSums(
+            self.requests + other.requests,
+            self.errors + other.errors,
+            self.done + other.done,
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            sum(costs) if costs else None,
+            self.feedback + other.feedback,
+            self.negative_feedback + other.negative_feedback,
+        )
 
 
 def _scope(tenant_id: str, first: date, last: date, chat_id: str | None) -> list[Any]:
@@ -66,37 +82,33 @@ def _scope(tenant_id: str, first: date, last: date, chat_id: str | None) -> list
 
 
 def usage_sums(
-    session: Session,
-    tenant_id: str,
-    first: date,
-    last: date,
-    keys: Sequence[str],
-    chat_id: str | None = None,
+    session: Session, tenant_id: str, first: date, last: date, chat_id: str | None = None
 ) -> dict[UsageKey, UsageSums]:
-    """Requests, errors, tokens, cost and feedback per group of ``keys`` (``GROUP_COLUMNS``)."""
-    columns = [GROUP_COLUMNS[k] for k in keys]
-    query = select(
-        *columns,
-        func.count(),
-        func.sum(case((AnswerRecord.status == "error", 1), else_=0)),
-        func.coalesce(func.sum(AnswerRecord.input_tokens), 0),
-        func.coalesce(func.sum(AnswerRecord.output_tokens), 0),
-        func.sum(AnswerRecord.cost),
-        func.count(AnswerRecord.thumbup),
-        func.sum(case((AnswerRecord.thumbup.is_(False), 1), else_=0)),
-    ).where(*_scope(tenant_id, first, last, chat_id))
-    if columns:
-        query = query.group_by(*columns)
+    """The sums per (day as ISO text, chat id, model), in the covering index's order."""
+    columns = (AnswerRecord.day, AnswerRecord.chat_id, AnswerRecord.model)
+    query = (
+        select(
+            *columns,
+            func.count(),
+            func.sum(case((AnswerRecord.status == "error", 1), else_=0)),
+            func.sum(case((AnswerRecord.status == "done", 1), else_=0)),
+            func.coalesce(func.sum(AnswerRecord.input_tokens), 0),
+            func.coalesce(func.sum(AnswerRecord.output_tokens), 0),
+            func.sum(AnswerRecord.cost),
+            func.count(AnswerRecord.thumbup),
+            func.sum(case((AnswerRecord.thumbup.is_(False), 1), else_=0)),
+        )
+        .where(*_scope(tenant_id, first, last, chat_id))
+        .group_by(*columns)
+    )
     found: dict[UsageKey, UsageSums] = {}
-    n = len(columns)
     for row in session.execute(query):
-        figures: tuple[Any, ...] = tuple(row[n:])
-        requests, errors, tokens_in, tokens_out, cost, feedback, negative = figures
-        if not requests:
-            continue
-        found[tuple(row[:n])] = UsageSums(
+        day, chat, model, *figures = tuple(row)
+        requests, errors, done, tokens_in, tokens_out, cost, feedback, negative = figures
+        found[(day.isoformat(), chat, model)] = UsageSums(
             requests=int(requests),
             errors=int(errors or 0),
+            done=int(done or 0),
             input_tokens=int(tokens_in),
             output_tokens=int(tokens_out),
             cost=None if cost is None else float(cost),
@@ -106,42 +118,17 @@ def usage_sums(
     return found
 
 
-def latency_percentiles(
-    session: Session,
-    tenant_id: str,
-    first: date,
-    last: date,
-    keys: Sequence[str],
-    percents: Sequence[int],
-    chat_id: str | None = None,
-) -> dict[UsageKey, dict[int, float]]:
-    """Nearest-rank percentiles of the latency of finished answers, per group: the
-    smallest latency whose rank r satisfies r * 100 >= p * n (integers only, so the
-    same on every backend)."""
-    columns = [GROUP_COLUMNS[k] for k in keys]
-    ordered = AnswerRecord.latency_ms
-    ranked = (
-        select(
-            *columns,
-            ordered.label("latency"),
-            func.row_number()
-            .over(partition_by=columns or None, order_by=(ordered, AnswerRecord.id))
-            .label("rank"),
-            func.count().over(partition_by=columns or None).label("n"),
-        )
-        .where(*_scope(tenant_id, first, last, chat_id), AnswerRecord.status == "done")
-        .subquery()
-    )
-    rank, n = ranked.c["rank"], ranked.c["n"]
-    # Rank r is the nearest rank of p when (r - 1) * 100 < p * n <= r * 100.
-    wanted = [and_(rank * 100 >= p * n, (rank - 1) * 100 < p * n) for p in percents]
-    group = [ranked.c[c.key] for c in columns]
-    query = select(*group, ranked.c["latency"], rank, n).where(or_(*wanted))
-    found: dict[UsageKey, dict[int, float]] = {}
-    for row in session.execute(query):
-        key = tuple(row[: len(group)])
-        latency, r, count = row[len(group) :]
-        for p in percents:
-            if r * 100 >= p * count and (r - 1) * 100 < p * count:
-                found.setdefault(key, {})[p] = float(latency)
-    return found
+def latencies(
+    session: Session, tenant_id: str, first: date, last: date, chat_id: str | None = None
+) -> Iterable[tuple[Any, str, str, float]]:
+    """(day, chat id, model, latency in ms) of every finished answer, from the covering
+    index alone. The day is left as the driver gives it (ISO text on SQLite, a ``date``
+    elsewhere; ``str`` of either is the ISO date): converting 100k values costs more than
+    the query."""
+    query = select(
+        type_coerce(AnswerRecord.day, String),
+        AnswerRecord.chat_id,
+        AnswerRecord.model,
+        AnswerRecord.latency_ms,
+    ).where(*_scope(tenant_id, first, last, chat_id), AnswerRecord.status == "done")
+    return session.execute(query)

@@ -1,12 +1,16 @@
 """Usage per day and per assistant/model, from the server's own answer records.
 
-Requests, errors, tokens in/out, cost, answer latency p50/p95 (finished answers only)
-and the share of negative feedback, over a range of UTC days. Nothing is read from
-Langfuse: the figures exist with or without it.
+Requests, errors, tokens in/out, cost, answer latency p50/p95 (finished answers only,
+exact, by nearest rank) and the share of negative feedback, over a range of UTC days.
+The database sums per day, assistant and model; rolling those up to the groups asked
+for, and ranking the latencies, happens here. Nothing is read from Langfuse: the figures
+exist with or without it.
 """
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,7 +26,6 @@ from ragprism.repositories import answer_records as repo
 GROUPS = ("day", "chat", "model")
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-PERCENTS = (50, 95)
 
 
 @dataclass(frozen=True)
@@ -71,44 +74,60 @@ def parse_query(
 
 def usage(session: Session, tenant_id: str, query: UsageQuery) -> dict[str, Any]:
     """The usage rows of the query's groups (ordered by their keys) and the totals."""
-    rows = _groups(session, tenant_id, query, query.group_by)
-    total = _groups(session, tenant_id, query, ())
-    names = _chat_names(session, tenant_id, [r["chat_id"] for r in rows if "chat_id" in r])
-    for row in rows:
-        if "chat_id" in row:
-            row["chat_name"] = names.get(row["chat_id"], "")
+    args = (session, tenant_id, query.first, query.last, query.chat_id)
+    positions = [GROUPS.index(k) for k in query.group_by]  # of day, chat, model
+
+    def group_of(key: tuple[str, str, str]) -> tuple[str, ...]:
+        return tuple(key[i] for i in positions)
+
+    sums: dict[tuple[str, ...], repo.UsageSums] = {}
+    total = repo.UsageSums()
+    for key, figures in repo.usage_sums(*args).items():
+        group = group_of(key)
+        sums[group] = sums.get(group, repo.UsageSums()) + figures
+        total = total + figures
+    # The hot loop (one pass per finished answer) only appends; grouping comes after.
+    by_key: defaultdict[tuple[Any, str, str], list[float]] = defaultdict(list)
+    for day, chat, model, latency in repo.latencies(*args):
+        by_key[(day, chat, model)].append(latency)
+    times: dict[tuple[str, ...], list[float]] = {}
+    every: list[float] = []
+    for (day, chat, model), values in by_key.items():
+        times.setdefault(group_of((str(day), chat, model)), []).extend(values)
+        every.extend(values)
+
+    names: dict[str, str] = {}
+    if "chat" in query.group_by:
+        at = query.group_by.index("chat")
+        names = _chat_names(session, tenant_id, {group[at] for group in sums})
+    rows = []
+    for group in sorted(sums):
+        row: dict[str, Any] = {}
+        for name, value in zip(query.group_by, group, strict=True):
+            if name == "chat":
+                row["chat_id"] = value
+                row["chat_name"] = names.get(value, "")
+            else:
+                row[name] = value
+        rows.append(row | _figures(sums[group], times.get(group, [])))
     return {
         "from": query.first.isoformat(),
         "to": query.last.isoformat(),
         "group_by": list(query.group_by),
         "rows": rows,
-        "total": total[0] if total else _figures(None, {}),
+        "total": _figures(total, every),
     }
 
 
-def _groups(
-    session: Session, tenant_id: str, query: UsageQuery, keys: Sequence[str]
-) -> list[dict[str, Any]]:
-    args = (session, tenant_id, query.first, query.last, keys)
-    sums = repo.usage_sums(*args, chat_id=query.chat_id)
-    latencies = repo.latency_percentiles(*args, PERCENTS, chat_id=query.chat_id)
-    rows = []
-    for key in sorted(sums, key=lambda k: tuple("" if v is None else str(v) for v in k)):
-        row: dict[str, Any] = {}
-        for name, value in zip(keys, key, strict=True):
-            if name == "day":
-                row["day"] = value.isoformat() if isinstance(value, date) else str(value)
-            elif name == "chat":
-                row["chat_id"] = value
-            else:
-                row["model"] = value
-        rows.append(row | _figures(sums[key], latencies.get(key, {})))
-    return rows
+def nearest_rank(ordered: Sequence[float], percent: int) -> float | None:
+    """The ``percent``-th percentile of sorted values by nearest rank (None if empty)."""
+    if not ordered:
+        return None
+    return ordered[max(math.ceil(percent * len(ordered) / 100), 1) - 1]
 
 
-def _figures(sums: repo.UsageSums | None, latency: dict[int, float]) -> dict[str, Any]:
-    if sums is None:
-        sums = repo.UsageSums(0, 0, 0, 0, None, 0, 0)
+def _figures(sums: repo.UsageSums, latencies: list[float]) -> dict[str, Any]:
+    latencies.sort()
     share = sums.negative_feedback / sums.feedback if sums.feedback else None
     return {
         "requests": sums.requests,
@@ -116,15 +135,15 @@ def _figures(sums: repo.UsageSums | None, latency: dict[int, float]) -> dict[str
         "input_tokens": sums.input_tokens,
         "output_tokens": sums.output_tokens,
         "cost": None if sums.cost is None else round(sums.cost, 12),
-        "latency_p50_ms": latency.get(50),
-        "latency_p95_ms": latency.get(95),
+        "latency_p50_ms": nearest_rank(latencies, 50),
+        "latency_p95_ms": nearest_rank(latencies, 95),
         "feedback": sums.feedback,
         "negative_feedback": sums.negative_feedback,
         "negative_feedback_share": share,
     }
 
 
-def _chat_names(session: Session, tenant_id: str, ids: Sequence[str]) -> dict[str, str]:
+def _chat_names(session: Session, tenant_id: str, ids: set[str]) -> dict[str, str]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
