@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
 from ragprism.db import new_id
-from ragprism.models import AnswerRecord
+from ragprism.models import AnswerRecord, UsageDay
 from ragprism.runtime import Runtime
 from tests.api.chat_support import ChatApi
 from tests.conftest import Accounts
@@ -150,3 +151,31 @@ def test_bad_usage_arguments_name_the_field(
     body = api.call("GET", "/usage", params=params)
     assert body["code"] == 101
     assert field in body["message"]
+
+
+def test_settled_days_are_summarised_once(
+    api: ChatApi, state: Runtime, known: tuple[str, str]
+) -> None:
+    first = usage(api)
+    with state.db.session() as session:
+        days = session.scalars(select(UsageDay.day).order_by(UsageDay.day)).all()
+    assert days == [NOV30, DEC1]  # the range's days, before yesterday
+    assert usage(api) == first  # now read from the summaries
+    # Another tenant's summaries are its own.
+    assert usage(api, group_by="")["total"]["requests"] == 24
+
+
+def test_feedback_and_deletion_reach_a_summarised_day(api: ChatApi, state: Runtime) -> None:
+    chat_id, _ = api.knowledge_chat()
+    session_id = api.new_session(chat_id)["id"]
+    data = api.ask(chat_id, "How many vacation days do we get?", session_id=session_id)
+    with state.db.session() as session:  # the answer was given on Nov 30
+        session.execute(update(AnswerRecord).values(day=NOV30))
+    before = usage(api, group_by="day")["rows"]
+    assert [(r["day"], r["requests"], r["feedback"]) for r in before] == [("2026-11-30", 1, 0)]
+    path = f"/chats/{chat_id}/sessions/{session_id}/messages/{data['id']}/feedback"
+    api.ok("PUT", path, json={"thumbup": False})
+    (after,) = usage(api, group_by="day")["rows"]
+    assert (after["feedback"], after["negative_feedback_share"]) == (1, 1.0)
+    api.ok("DELETE", f"/chats/{chat_id}/sessions", json={"ids": [session_id]})
+    assert usage(api, group_by="day")["rows"] == []

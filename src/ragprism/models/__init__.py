@@ -1,6 +1,6 @@
 """ORM models. Importing this package registers every table on ``Base.metadata``."""
 
-from ragprism.models.answer_record import AnswerRecord
+from ragprism.models.answer_record import AnswerRecord, UsageDay
 from ragprism.models.chat import Chat, ChatMessage, ChatSession
 from ragprism.models.dataset import (
     Chunk,
@@ -34,6 +34,7 @@ __all__ = [
     "Tenant",
     "TenantLangfuse",
     "TenantLlm",
+    "UsageDay",
     "User",
     "UserTenant",
 ]

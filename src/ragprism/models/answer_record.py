@@ -1,4 +1,5 @@
-"""The record the server keeps with each stored answer, for the answer inspector and usage.
+"""The record the server keeps with each stored answer, for the answer inspector and usage
+(and ``UsageDay``, a finished day's usage summed from those records).
 
 One row per assistant message (``id`` is the message's id). The figures the usage API
 groups and sums are columns (``day``, ``chat_id``, ``model``, tokens, cost, latency);
@@ -59,3 +60,19 @@ class AnswerRecord(Base):
     thumbup: Mapped[bool | None] = mapped_column(Boolean, default=None)
     capture: Mapped[str] = mapped_column(String(16), default="full")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class UsageDay(Base):
+    """A finished day's usage of a tenant, kept so the usage API need not read every
+    answer of a long range again: per assistant and model, the sums and the sorted
+    latencies of the finished answers. Made on first use for days before yesterday (no
+    answer is stored for them any more), dropped when one of their answers gets feedback
+    or is deleted."""
+
+    __tablename__ = "usage_day"
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    groups: Mapped[list[Any]] = mapped_column(JSON, default=list)

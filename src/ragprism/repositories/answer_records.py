@@ -15,9 +15,10 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import String, case, delete, func, select, type_coerce, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ragprism.models import AnswerRecord
+from ragprism.models import AnswerRecord, UsageDay
 
 UsageKey = tuple[Any, ...]
 
@@ -31,16 +32,61 @@ def get(session: Session, tenant_id: str, message_id: str) -> AnswerRecord | Non
 
 
 def set_feedback(session: Session, tenant_id: str, message_id: str, thumbup: bool) -> None:
+    """Copy a message's feedback onto its record (its day's usage summary is dropped)."""
+    day = session.scalar(
+        select(AnswerRecord.day).where(
+            AnswerRecord.tenant_id == tenant_id, AnswerRecord.id == message_id
+        )
+    )
+    if day is None:
+        return
     session.execute(
         update(AnswerRecord)
         .where(AnswerRecord.tenant_id == tenant_id, AnswerRecord.id == message_id)
         .values(thumbup=thumbup)
     )
+    forget_days(session, [(tenant_id, day)])
 
 
 def delete_for_sessions(session: Session, session_ids: Any) -> None:
-    """Delete the records of these sessions (ids, or a select of them)."""
-    session.execute(delete(AnswerRecord).where(AnswerRecord.session_id.in_(session_ids)))
+    """Delete the records of these sessions (ids, or a select of them), and the usage
+    summaries of their days."""
+    scope = AnswerRecord.session_id.in_(session_ids)
+    days = session.execute(select(AnswerRecord.tenant_id, AnswerRecord.day).where(scope).distinct())
+    forget_days(session, [(tenant_id, day) for tenant_id, day in days])
+    session.execute(delete(AnswerRecord).where(scope))
+
+
+# -- finished days' usage ----------------------------------------------------------------
+
+
+def forget_days(session: Session, days: Iterable[tuple[str, date]]) -> None:
+    for tenant_id, day in days:
+        session.execute(
+            delete(UsageDay).where(UsageDay.tenant_id == tenant_id, UsageDay.day == day)
+        )
+
+
+def summarised_days(
+    session: Session, tenant_id: str, first: date, last: date
+) -> dict[date, list[Any]]:
+    """The stored summaries of the tenant's days from ``first`` to ``last``."""
+    rows = session.execute(
+        select(UsageDay.day, UsageDay.groups).where(
+            UsageDay.tenant_id == tenant_id, UsageDay.day >= first, UsageDay.day <= last
+        )
+    )
+    return {day: list(groups or []) for day, groups in rows}
+
+
+def store_summary(session: Session, tenant_id: str, day: date, groups: list[Any]) -> None:
+    """Keep a finished day's summary; another request storing it first is fine."""
+    try:
+        with session.begin_nested():
+            session.add(UsageDay(tenant_id=tenant_id, day=day, groups=groups))
+            session.flush()
+    except IntegrityError:
+        pass
 
 
 @dataclass(frozen=True)
@@ -70,20 +116,31 @@ class UsageSums:
         )
 
 
-def _scope(tenant_id: str, first: date, last: date, chat_id: str | None) -> list[Any]:
-    where = [
-        AnswerRecord.tenant_id == tenant_id,
-        AnswerRecord.day >= first,
-        AnswerRecord.day <= last,
-    ]
-    if chat_id:
-        where.append(AnswerRecord.chat_id == chat_id)
-    return where
+@dataclass(frozen=True)
+class Scope:
+    """Which records: a tenant's, from ``first`` to ``last`` but not on ``skip`` days,
+    of one assistant if ``chat_id``."""
+
+    tenant_id: str
+    first: date
+    last: date
+    chat_id: str | None = None
+    skip: frozenset[date] = frozenset()
+
+    def where(self) -> list[Any]:
+        where = [
+            AnswerRecord.tenant_id == self.tenant_id,
+            AnswerRecord.day >= self.first,
+            AnswerRecord.day <= self.last,
+        ]
+        if self.chat_id:
+            where.append(AnswerRecord.chat_id == self.chat_id)
+        if self.skip:
+            where.append(AnswerRecord.day.notin_(sorted(self.skip)))
+        return where
 
 
-def usage_sums(
-    session: Session, tenant_id: str, first: date, last: date, chat_id: str | None = None
-) -> dict[UsageKey, UsageSums]:
+def usage_sums(session: Session, scope: Scope) -> dict[UsageKey, UsageSums]:
     """The sums per (day as ISO text, chat id, model), in the covering index's order."""
     columns = (AnswerRecord.day, AnswerRecord.chat_id, AnswerRecord.model)
     query = (
@@ -98,7 +155,7 @@ def usage_sums(
             func.count(AnswerRecord.thumbup),
             func.sum(case((AnswerRecord.thumbup.is_(False), 1), else_=0)),
         )
-        .where(*_scope(tenant_id, first, last, chat_id))
+        .where(*scope.where())
         .group_by(*columns)
     )
     found: dict[UsageKey, UsageSums] = {}
@@ -118,9 +175,7 @@ def usage_sums(
     return found
 
 
-def latencies(
-    session: Session, tenant_id: str, first: date, last: date, chat_id: str | None = None
-) -> Iterable[tuple[Any, str, str, float]]:
+def latencies(session: Session, scope: Scope) -> Iterable[tuple[Any, str, str, float]]:
     """(day, chat id, model, latency in ms) of every finished answer, from the covering
     index alone. The day is left as the driver gives it (ISO text on SQLite, a ``date``
     elsewhere; ``str`` of either is the ISO date): converting 100k values costs more than
@@ -130,5 +185,5 @@ def latencies(
         AnswerRecord.chat_id,
         AnswerRecord.model,
         AnswerRecord.latency_ms,
-    ).where(*_scope(tenant_id, first, last, chat_id), AnswerRecord.status == "done")
+    ).where(*scope.where(), AnswerRecord.status == "done")
     return session.execute(query)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -72,30 +72,24 @@ def parse_query(
     return UsageQuery(from_day, to_day, keys, chat_id or None)
 
 
-def usage(session: Session, tenant_id: str, query: UsageQuery) -> dict[str, Any]:
+Group = tuple[str, str, str]  # (day as ISO text, chat id, model)
+Figures = dict[Group, tuple[repo.UsageSums, list[float]]]
+
+
+def usage(
+    session: Session, tenant_id: str, query: UsageQuery, today: date | None = None
+) -> dict[str, Any]:
     """The usage rows of the query's groups (ordered by their keys) and the totals."""
-    args = (session, tenant_id, query.first, query.last, query.chat_id)
     positions = [GROUPS.index(k) for k in query.group_by]  # of day, chat, model
-
-    def group_of(key: tuple[str, str, str]) -> tuple[str, ...]:
-        return tuple(key[i] for i in positions)
-
     sums: dict[tuple[str, ...], repo.UsageSums] = {}
-    total = repo.UsageSums()
-    for key, figures in repo.usage_sums(*args).items():
-        group = group_of(key)
-        sums[group] = sums.get(group, repo.UsageSums()) + figures
-        total = total + figures
-    # The hot loop (one pass per finished answer) only appends; grouping comes after.
-    by_key: defaultdict[tuple[Any, str, str], list[float]] = defaultdict(list)
-    for day, chat, model, latency in repo.latencies(*args):
-        by_key[(day, chat, model)].append(latency)
     times: dict[tuple[str, ...], list[float]] = {}
-    every: list[float] = []
-    for (day, chat, model), values in by_key.items():
-        times.setdefault(group_of((str(day), chat, model)), []).extend(values)
-        every.extend(values)
-
+    total, every = repo.UsageSums(), []
+    for key, (figures, latencies) in _by_day_chat_model(session, tenant_id, query, today).items():
+        group = tuple(key[i] for i in positions)
+        sums[group] = sums.get(group, repo.UsageSums()) + figures
+        times.setdefault(group, []).extend(latencies)
+        total = total + figures
+        every.extend(latencies)
     names: dict[str, str] = {}
     if "chat" in query.group_by:
         at = query.group_by.index("chat")
@@ -117,6 +111,49 @@ def usage(session: Session, tenant_id: str, query: UsageQuery) -> dict[str, Any]
         "rows": rows,
         "total": _figures(total, every),
     }
+
+
+def _by_day_chat_model(
+    session: Session, tenant_id: str, query: UsageQuery, today: date | None
+) -> Figures:
+    """Sums and latencies per day, assistant and model: settled days (before yesterday,
+    UTC: no answer is stored for them any more) from their summaries, made here on first
+    use; the other days from the records."""
+    settled = min(query.last, (today or datetime.now(UTC).date()) - timedelta(days=2))
+    stored = (
+        repo.summarised_days(session, tenant_id, query.first, settled)
+        if query.first <= settled
+        else {}
+    )
+    found: Figures = {}
+    for day, groups in stored.items():
+        for chat, model, *numbers, latencies in groups:
+            if query.chat_id is None or chat == query.chat_id:
+                found[(day.isoformat(), chat, model)] = (repo.UsageSums(*numbers), latencies)
+    scope = repo.Scope(tenant_id, query.first, query.last, query.chat_id, frozenset(stored))
+    live = _from_records(session, scope)
+    found.update(live)
+    if query.chat_id is None and query.first <= settled:
+        per_day: dict[str, list[Any]] = {}
+        for (iso, chat, model), (figures, latencies) in live.items():
+            per_day.setdefault(iso, []).append([chat, model, *astuple(figures), latencies])
+        day = query.first
+        while day <= settled:
+            if day not in stored:
+                repo.store_summary(session, tenant_id, day, per_day.get(day.isoformat(), []))
+            day += timedelta(days=1)
+    return found
+
+
+def _from_records(session: Session, scope: repo.Scope) -> Figures:
+    """Sums per day, assistant and model, with the sorted latencies of finished answers."""
+    sums = repo.usage_sums(session, scope)
+    # The hot loop (one pass per finished answer) only appends; the rest is per group.
+    by_key: defaultdict[tuple[Any, str, str], list[float]] = defaultdict(list)
+    for day, chat, model, latency in repo.latencies(session, scope):
+        by_key[(day, chat, model)].append(latency)
+    latencies = {(str(day), chat, model): sorted(v) for (day, chat, model), v in by_key.items()}
+    return {key: (figures, latencies.get(key, [])) for key, figures in sums.items()}
 
 
 def nearest_rank(ordered: Sequence[float], percent: int) -> float | None:
