@@ -127,7 +127,8 @@ def fill(database: Database, tenant_id: str, answers: int, rnd: random.Random) -
                 "input_tokens": rnd.randrange(200, 4000),
                 "output_tokens": rnd.randrange(20, 800),
                 "cost": round(rnd.random() / 1000, 9) if rnd.random() < 0.7 else None,
-                "latency_ms": rnd.lognormvariate(7.0, 0.6),
+                # Rounded to the µs, as the recorder stores it.
+                "latency_ms": round(rnd.lognormvariate(7.0, 0.6), 3),
                 "first_token_ms": None,
                 "trace_id": None,
                 "thumbup": None if feedback > 0.25 else feedback > 0.05,

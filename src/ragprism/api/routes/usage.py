@@ -3,9 +3,10 @@ assistant/model, from the server's own answer records (issue 11)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from ragprism.api.deps import CurrentPrincipal, SessionDep
 from ragprism.api.envelope import ok
@@ -14,7 +15,7 @@ from ragprism.services.chat import usage as service
 router = APIRouter(prefix="/api/v1", tags=["usage"])
 
 
-@router.get("/usage")
+@router.get("/usage", response_model=None)
 def usage(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -22,8 +23,9 @@ def usage(
     to: Annotated[str | None, Query(max_length=32)] = None,
     group_by: Annotated[str | None, Query(max_length=64)] = None,
     chat_id: Annotated[str | None, Query(max_length=64)] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Usage over the UTC days ``from``..``to`` (inclusive; default the last 30 days),
     one row per group of ``group_by`` (``day,chat,model`` by default), and the total."""
     query = service.parse_query(from_, to, group_by, chat_id)
-    return ok(service.usage(session, principal.tenant_id, query))
+    # Plain JSON already: skip FastAPI's recursive encoder (thousands of rows).
+    return JSONResponse(ok(service.usage(session, principal.tenant_id, query)))
