@@ -25,6 +25,7 @@ from ragprism.api.routes import (
     sessions,
     system,
     tenant,
+    usage,
     user,
 )
 from ragprism.runtime import Runtime
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None, state: Runtime | None = None) -
     )
     accounts = (user, system, tenant, langfuse, llm, metrics)
     knowledge = (datasets, documents, chunks, retrieval)
-    conversation = (chats, sessions, completions, openai_compat, audio)
+    conversation = (chats, sessions, completions, openai_compat, audio, usage)
     for module in (*accounts, *knowledge, *conversation):
         app.include_router(module.router)
     # Last: its catch-all route must not shadow an API route.

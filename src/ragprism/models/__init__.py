@@ -1,5 +1,6 @@
 """ORM models. Importing this package registers every table on ``Base.metadata``."""
 
+from ragprism.models.answer_record import AnswerRecord, UsageDay
 from ragprism.models.chat import Chat, ChatMessage, ChatSession
 from ragprism.models.dataset import (
     Chunk,
@@ -16,6 +17,7 @@ from ragprism.models.token import ApiToken, LoginToken
 from ragprism.models.user import Role, Tenant, User, UserTenant
 
 __all__ = [
+    "AnswerRecord",
     "ApiToken",
     "Chat",
     "ChatMessage",
@@ -32,6 +34,7 @@ __all__ = [
     "Tenant",
     "TenantLangfuse",
     "TenantLlm",
+    "UsageDay",
     "User",
     "UserTenant",
 ]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ragprism.db.base import utcnow
 from ragprism.models import Chat, ChatMessage, ChatSession
 from ragprism.models.dataset import name_key
+from ragprism.repositories import answer_records
 
 OrderBy = Literal["create_time", "update_time"]
 
@@ -101,6 +102,7 @@ def delete_chats(session: Session, tenant_id: str, chat_ids: Sequence[str]) -> i
     )
     # Explicit deletes: SQLite only cascades with foreign keys on, MariaDB skips triggers.
     session.execute(delete(ChatMessage).where(ChatMessage.session_id.in_(sessions)))
+    answer_records.delete_for_sessions(session, sessions)
     session.execute(
         delete(ChatSession).where(
             ChatSession.tenant_id == tenant_id, ChatSession.chat_id.in_(chat_ids)
@@ -172,6 +174,7 @@ def delete_sessions(
     if not owned:
         return 0
     session.execute(delete(ChatMessage).where(ChatMessage.session_id.in_(owned)))
+    answer_records.delete_for_sessions(session, owned)
     result = session.execute(delete(ChatSession).where(ChatSession.id.in_(owned)))
     return int(result.rowcount)  # type: ignore[attr-defined]
 

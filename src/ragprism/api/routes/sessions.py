@@ -14,6 +14,7 @@ from ragprism.api.routes.chats import DeleteIn, RequestBody
 from ragprism.api.serialize import times
 from ragprism.models import ChatMessage, ChatSession
 from ragprism.services.chat import sessions as service
+from ragprism.services.chat.answer_records import TraceUrl, inspect_answer, trace_urls
 
 router = APIRouter(prefix="/api/v1/chats/{chat_id}/sessions", tags=["sessions"])
 
@@ -30,12 +31,16 @@ class FeedbackIn(RequestBody):
     feedback: str = Field(default="", max_length=10_000)
 
 
-def session_out(row: ChatSession, messages: Sequence[ChatMessage]) -> dict[str, Any]:
-    return {**service.session_json(row, messages), **times(row.create_time, row.update_time)}
+def session_out(
+    row: ChatSession, messages: Sequence[ChatMessage], trace_url: TraceUrl | None = None
+) -> dict[str, Any]:
+    json = service.session_json(row, messages, trace_url)
+    return {**json, **times(row.create_time, row.update_time)}
 
 
 def _with_messages(session: SessionDep, row: ChatSession) -> dict[str, Any]:
-    return session_out(row, service.session_messages(session, row))
+    trace_url = trace_urls(session, row.tenant_id)
+    return session_out(row, service.session_messages(session, row), trace_url)
 
 
 @router.post("")
@@ -73,7 +78,8 @@ def list_sessions(
         name=name,
         user_id=user_id,
     )
-    return ok([session_out(r, messages[r.id]) for r in rows])
+    trace_url = trace_urls(session, principal.tenant_id)
+    return ok([session_out(r, messages[r.id], trace_url) for r in rows])
 
 
 @router.get("/{session_id}")
@@ -81,7 +87,8 @@ def get_session(
     chat_id: Id, session_id: Id, principal: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     rows, messages = service.list_sessions(session, principal, chat_id, session_id=session_id)
-    return ok(session_out(rows[0], messages[rows[0].id]))
+    trace_url = trace_urls(session, principal.tenant_id)
+    return ok(session_out(rows[0], messages[rows[0].id], trace_url))
 
 
 @router.put("/{session_id}")
@@ -138,3 +145,13 @@ def feedback(
         )
     row = service.get_session(session, principal.tenant_id, chat_id, session_id)
     return ok(_with_messages(session, row))
+
+
+@router.get("/{session_id}/messages/{msg_id}/inspect")
+def inspect(
+    chat_id: Id, session_id: Id, msg_id: Id, principal: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """What happened inside an answer: the steps with their timings, the models with
+    tokens and cost, the retrieved chunks (cited or not) and the prompt — from the record
+    the server keeps with each stored answer, with or without Langfuse."""
+    return ok(inspect_answer(session, principal, chat_id, session_id, msg_id))

@@ -18,7 +18,8 @@ from ragprism.db import new_id
 from ragprism.errors import DataError
 from ragprism.llm import Message
 from ragprism.services.accounts.accounts import Principal
-from ragprism.services.chat import completion, sessions
+from ragprism.services.chat import answer_records, completion, sessions
+from ragprism.services.chat.answer_recorder import AnswerRecorder
 from ragprism.services.chat.chats import get_chat
 from ragprism.services.chat.completion import Answer, ChatConfig, PreparedAnswer, StreamEvent
 from ragprism.tracing import NoopTrace, Trace
@@ -41,6 +42,9 @@ class Turn:
     message_id: str
     opener: str | None = None
     trace: Trace = field(default=_NOOP)
+    # Feeds the trace and the answer record (issue 11); ``trace`` is this when set.
+    recorder: AnswerRecorder | None = None
+    chat_id: str = ""
     _ended: list[bool] = field(default_factory=lambda: [False], repr=False, compare=False)
 
     @property
@@ -123,6 +127,7 @@ def _traced_prepare(
         user_id=user_id,
         llm_id=config.llm_id,
     )
+    trace = recorder = answer_records.recorder_for(session, principal.tenant_id, trace)
     try:
         prepared = completion.prepare(
             session, state, principal.tenant_id, config, question, history, parent=trace
@@ -134,7 +139,16 @@ def _traced_prepare(
     except BaseException as exc:
         _end_trace(trace, exc)
         raise
-    return Turn(prepared, principal.tenant_id, session_id, message_id, trace=trace)
+    chat_id = chat.id if chat is not None else ""
+    return Turn(
+        prepared,
+        principal.tenant_id,
+        session_id,
+        message_id,
+        trace=trace,
+        recorder=recorder,
+        chat_id=chat_id,
+    )
 
 
 def start_turn(
@@ -213,6 +227,19 @@ def _stored(
     turn: Turn, text: str, reference: dict[str, object] | None, status: str
 ) -> sessions.StoredAnswer:
     assert turn.prepared is not None
+    record = None
+    if turn.recorder is not None and turn.chat_id:
+        record = answer_records.new_record(
+            turn.recorder,
+            tenant_id=turn.tenant_id,
+            chat_id=turn.chat_id,
+            session_id=turn.session_id,
+            message_id=turn.message_id,
+            status=status,
+            answer=text,
+            chunks=turn.prepared.chunks,
+            default_model=turn.prepared.model.model_name,
+        )
     return sessions.StoredAnswer(
         tenant_id=turn.tenant_id,
         session_id=turn.session_id,
@@ -222,6 +249,7 @@ def _stored(
         prompt=turn.prepared.prompt,
         status=status,
         trace_id=turn.trace.trace_id,
+        record=record,
     )
 
 

@@ -109,6 +109,11 @@ def repair_citations(text: str, chunk_count: int, quote: bool) -> str:
     return _CITATION_VARIANTS.sub(normalise, text)
 
 
+def cited_indices(text: str) -> set[int]:
+    """The chunk numbers an answer (citations repaired) cites with ``[ID:n]``."""
+    return {int(n) for n in _CITATION.findall(text)}
+
+
 def build_reference(
     text: str, chunks: Sequence[dict[str, Any]], doc_aggs: Sequence[dict[str, Any]]
 ) -> dict[str, Any]:

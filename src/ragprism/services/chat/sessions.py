@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from ragprism.db import Database
 from ragprism.errors import InvalidArgument, NotFound
-from ragprism.models import Chat, ChatMessage, ChatSession
+from ragprism.models import AnswerRecord, Chat, ChatMessage, ChatSession
+from ragprism.repositories import answer_records as record_repo
 from ragprism.repositories import chats as repo
 from ragprism.services.accounts.accounts import Principal
 from ragprism.services.chat.chats import get_chat
@@ -154,6 +155,7 @@ class StoredAnswer:
     prompt: str | None
     status: str = "done"
     trace_id: str | None = None
+    record: AnswerRecord | None = None  # what happened inside the answer (issue 11)
 
 
 def add_user_message(session: Session, tenant_id: str, session_id: str, question: str) -> str:
@@ -174,6 +176,9 @@ def store_answer(session: Session, answer: StoredAnswer) -> None:
         status=answer.status,
         trace_id=answer.trace_id,
     )
+    if answer.record is not None:
+        session.add(answer.record)
+        session.flush()
 
 
 def store_answer_in(db: Database, answer: StoredAnswer) -> None:
@@ -220,6 +225,7 @@ def record_feedback(
         raise InvalidArgument("msg_id: only assistant messages take feedback")
     message.thumbup = thumbup
     message.feedback = feedback
+    record_repo.set_feedback(session, principal.tenant_id, message_id, thumbup)
     session.flush()
     return FeedbackRecord(
         tenant_id=principal.tenant_id,
@@ -240,8 +246,11 @@ def reference_chunks(reference: dict[str, Any] | None) -> list[dict[str, Any]]:
     return list((reference or {}).get("chunks") or [])
 
 
-def message_json(message: ChatMessage) -> dict[str, Any]:
-    """A stored message as the sessions list shows it."""
+def message_json(
+    message: ChatMessage, trace_url: Callable[[str | None], str | None] | None = None
+) -> dict[str, Any]:
+    """A stored message as the sessions list shows it (with ``trace_url`` given, an
+    answer's link into the tenant's Langfuse project)."""
     item: dict[str, Any] = {
         "id": message.id,
         "role": message.role,
@@ -251,6 +260,8 @@ def message_json(message: ChatMessage) -> dict[str, Any]:
     if message.role == "assistant":
         item["reference"] = reference_chunks(message.reference)
         item["trace_id"] = message.trace_id
+        if trace_url is not None:
+            item["trace_url"] = trace_url(message.trace_id)
         if message.status != "done":
             item["status"] = message.status
         if message.thumbup is not None:
@@ -259,11 +270,15 @@ def message_json(message: ChatMessage) -> dict[str, Any]:
     return item
 
 
-def session_json(row: ChatSession, messages: Sequence[ChatMessage]) -> dict[str, Any]:
+def session_json(
+    row: ChatSession,
+    messages: Sequence[ChatMessage],
+    trace_url: Callable[[str | None], str | None] | None = None,
+) -> dict[str, Any]:
     return {
         "id": row.id,
         "chat_id": row.chat_id,
         "name": row.name,
         "user_id": row.user_id,
-        "messages": [message_json(m) for m in messages],
+        "messages": [message_json(m, trace_url) for m in messages],
     }
