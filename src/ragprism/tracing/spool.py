@@ -6,6 +6,9 @@ counted. A row is removed only after Langfuse accepted it. Several processes may
 the file: a worker *claims* the oldest row of a tenant with a lease before sending it,
 so two processes never replay the same row at once.
 
+The file is created 0600 and shrinks again: freed pages are returned by an incremental
+vacuum in the engine's housekeeping.
+
 Commits survive the death of the process (``kill -9`` included: WAL, ``synchronous=NORMAL``
 loses nothing to a process crash, only possibly the last commits to a power cut). A lease
 names its owner, and each owner holds an exclusive ``flock`` on its own file in
@@ -117,7 +120,15 @@ class SpanSpool:
         self.max_bytes = max_bytes_per_tenant
         self.lease = lease
         self._lock = threading.Lock()
+        # Private to the server's user: spans can hold prompts and answers. SQLite gives
+        # its -wal and -shm files the database file's mode.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(file, 0o600)  # a spool written by an older version
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        # Before the first table: freed pages can then be given back (see compact()).
+        self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
@@ -274,6 +285,34 @@ class SpanSpool:
                 (tenant_id,),
             ).fetchone()
         return int(row[0]), int(row[1]), int(row[2])
+
+    def pages(self) -> int:
+        """Pages of the database file, free ones included."""
+        with self._lock:
+            if self._closed:
+                return 0
+            return int(self._db.execute("PRAGMA page_count").fetchone()[0])
+
+    def compact(self, *, min_free: int = 256) -> int:
+        """Give the space of deleted batches back to the file system once at least
+        ``min_free`` pages are free (incrementally; a spool made before auto-vacuum is
+        rebuilt once it is mostly empty). Returns how many pages were freed."""
+        with self._lock:
+            if self._closed:
+                return 0
+            free = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
+            if free < min_free:
+                return 0
+            mode = int(self._db.execute("PRAGMA auto_vacuum").fetchone()[0])
+            if mode == 2:
+                # executescript steps the pragma to the end (execute() frees one page)
+                self._db.executescript("PRAGMA incremental_vacuum;")
+            elif 2 * free >= int(self._db.execute("PRAGMA page_count").fetchone()[0]):
+                self._db.execute("VACUUM")  # also switches the file to incremental mode
+            else:
+                return 0
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            return free - int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
 
     def _write(self, sql: str, params: tuple[object, ...]) -> None:
         with self._lock:
