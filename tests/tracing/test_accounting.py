@@ -261,3 +261,55 @@ def test_a_request_in_flight_at_shutdown_is_spooled_and_replayed(
     second = make_engine()
     assert second.flush(10.0)
     wait_until(lambda: second.health(dest.tenant_id)["exported"] == 4, message="replayed")
+
+
+def test_a_batch_langfuse_keeps_refusing_expires_and_stops_blocking_the_rest(
+    make_engine: EngineFactory, source: DictSource, fake_langfuse: FakeLangfuse
+) -> None:
+    retry = RetryPolicy(base=0.01, cap=0.05, attempts=1, max_attempts=3)
+    engine = make_engine(retry=retry)
+    dest = project(fake_langfuse, source)
+    engine.invalidate(dest.tenant_id)
+    fake_langfuse.status(500, endpoints="otel")
+    send_traces(engine, dest.tenant_id, 1)
+    wait_until(lambda: engine.health(dest.tenant_id)["dropped"] == 2, message="expired")
+    health = engine.health(dest.tenant_id)
+    assert health["dropped_by_reason"] == {"expired": 2}
+    assert health["last_error"].startswith("gave a batch up after 3 attempts")
+    assert health["spool"]["items"] == 0
+    assert fake_langfuse.request_count("otel") == 3
+    fake_langfuse.clear_faults()
+    ids = send_traces(engine, dest.tenant_id, 2)
+    assert engine.flush(5.0)
+    spans = fake_langfuse.wait_for_spans(4, project_id=dest.project_id)
+    assert {s["trace_id"] for s in spans} == set(ids)
+
+
+def test_a_spooled_batch_remembers_its_attempts(tmp_path: Path) -> None:
+    spool = SpanSpool(tmp_path / "spool.db", max_bytes_per_tenant=1 << 20)
+    try:
+        row_id, _ = spool.put("t", Batch("otlp", b"x", 1, 1, attempts=2, first_failed=1000.0))
+        claimed = spool.claim("t")
+        assert claimed is not None
+        assert (claimed.attempts, claimed.first_failed) == (2, 1000.0)
+        claimed.attempts += 1
+        spool.release(row_id, claimed)
+        again = spool.claim("t")
+        assert again is not None
+        assert (again.attempts, again.first_failed) == (3, 1000.0)
+    finally:
+        spool.close()
+
+
+def test_a_400_is_not_retried(
+    engine: TracingEngine, source: DictSource, fake_langfuse: FakeLangfuse
+) -> None:
+    dest = project(fake_langfuse, source)
+    engine.invalidate(dest.tenant_id)
+    fake_langfuse.fail_next(1, 400, endpoints="otel")
+    send_traces(engine, dest.tenant_id, 1)
+    assert engine.flush(5.0) is False
+    health = engine.health(dest.tenant_id)
+    assert health["dropped_by_reason"] == {"rejected": 2}
+    assert health["last_error"].startswith("400 Bad Request")
+    assert fake_langfuse.request_count("otel") == 1

@@ -318,6 +318,19 @@ class ExportPool:
             self._drop(tenant_id, batch, "rejected", state)
             return
         batch.attempts += 1
+        batch.first_failed = batch.first_failed or time.time()
+        if result.outcome is Outcome.RETRY and self._retry.expired(
+            batch.attempts, batch.first_failed, time.time()
+        ):
+            age = time.time() - batch.first_failed
+            stats.failed(
+                f"gave a batch up after {batch.attempts} attempts in {age:.0f} s: {result.message}"[
+                    :300
+                ],
+                healthy=stats.healthy,
+            )
+            self._drop(tenant_id, batch, "expired", state)
+            return
         if result.outcome is Outcome.REFUSED:
             stats.failed(result.message, healthy=False)
             state.refused_version = destination.version
@@ -327,7 +340,7 @@ class ExportPool:
             state.failures += 1
             state.not_before = now + self._retry.delay(state.failures, result.retry_after)
         if batch.spool_id is not None:
-            self._release(batch.spool_id)
+            self._release(batch.spool_id, batch)
             state.spooled = True
             state.held = None
         elif result.outcome is Outcome.RETRY and batch.attempts < self._retry.attempts:
@@ -366,9 +379,9 @@ class ExportPool:
         except sqlite3.Error:
             log.exception("cannot delete a delivered batch from the trace spool")
 
-    def _release(self, spool_id: int) -> None:
+    def _release(self, spool_id: int, batch: Batch | None = None) -> None:
         try:
-            self._spool.release(spool_id)
+            self._spool.release(spool_id, batch)
         except sqlite3.Error:
             log.exception("cannot release a batch in the trace spool")
 

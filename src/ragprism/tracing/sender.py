@@ -44,7 +44,8 @@ class Batch:
     count: int
     version: int
     spool_id: int | None = None
-    attempts: int = 0
+    attempts: int = 0  # failed sends so far
+    first_failed: float | None = None  # Unix time of the first failed send
 
 
 def encode_otlp(items: Sequence[tuple[ReadableSpan, otlp.TraceAttributes]], version: int) -> Batch:

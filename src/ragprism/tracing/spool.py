@@ -41,10 +41,18 @@ CREATE TABLE IF NOT EXISTS batches (
     created REAL NOT NULL,
     lease_until REAL NOT NULL DEFAULT 0,
     owner TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_failed REAL NOT NULL DEFAULT 0,
     payload BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS batches_by_tenant ON batches (tenant_id, id);
 """
+# Columns added since the first version, and how (the schema migration).
+_ADDED_COLUMNS = {
+    "owner": "TEXT NOT NULL DEFAULT ''",
+    "attempts": "INTEGER NOT NULL DEFAULT 0",
+    "first_failed": "REAL NOT NULL DEFAULT 0",
+}
 _OWNER_INDEX = "CREATE INDEX IF NOT EXISTS batches_by_owner ON batches (owner) WHERE owner != ''"
 
 try:
@@ -134,9 +142,10 @@ class SpanSpool:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(batches)")}
-        if "owner" not in columns:  # a spool written by an older version
-            with contextlib.suppress(sqlite3.OperationalError):  # another process added it
-                self._db.execute("ALTER TABLE batches ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+        for column, declaration in _ADDED_COLUMNS.items():
+            if column not in columns:  # a spool written by an older version
+                with contextlib.suppress(sqlite3.OperationalError):  # another process added it
+                    self._db.execute(f"ALTER TABLE batches ADD COLUMN {column} {declaration}")
         self._db.execute(_OWNER_INDEX)
         self._owners = _Owners(path.with_name(path.name + ".owners"))
         self._closed = False
@@ -149,8 +158,8 @@ class SpanSpool:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 cursor = self._db.execute(
-                    "INSERT INTO batches (tenant_id, kind, version, items, size, created, payload)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO batches (tenant_id, kind, version, items, size, created,"
+                    " attempts, first_failed, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         tenant_id,
                         batch.kind,
@@ -158,6 +167,8 @@ class SpanSpool:
                         batch.count,
                         len(batch.payload),
                         time.time(),
+                        batch.attempts,
+                        batch.first_failed or 0.0,
                         batch.payload,
                     ),
                 )
@@ -194,7 +205,7 @@ class SpanSpool:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._db.execute(
-                    "SELECT id, kind, version, items, payload FROM batches"
+                    "SELECT id, kind, version, items, attempts, first_failed, payload FROM batches"
                     " WHERE tenant_id = ? AND lease_until < ? ORDER BY id LIMIT 1",
                     (tenant_id, now),
                 ).fetchone()
@@ -209,13 +220,29 @@ class SpanSpool:
                 raise
         if row is None:
             return None
-        row_id, kind, version, items, payload = row
+        row_id, kind, version, items, attempts, first_failed, payload = row
         kind_: BatchKind = "score" if kind == "score" else "otlp"
-        return Batch(kind_, bytes(payload), int(items), int(version), spool_id=int(row_id))
+        return Batch(
+            kind_,
+            bytes(payload),
+            int(items),
+            int(version),
+            spool_id=int(row_id),
+            attempts=int(attempts),
+            first_failed=float(first_failed) or None,
+        )
 
-    def release(self, spool_id: int) -> None:
-        """Give a claimed batch back (its send failed); it stays first in line."""
-        self._write("UPDATE batches SET lease_until = 0, owner = '' WHERE id = ?", (spool_id,))
+    def release(self, spool_id: int, batch: Batch | None = None) -> None:
+        """Give a claimed batch back (its send failed, or the process stops); it stays
+        first in line. With ``batch``, its attempts and first failure are stored."""
+        if batch is None:
+            self._write("UPDATE batches SET lease_until = 0, owner = '' WHERE id = ?", (spool_id,))
+            return
+        self._write(
+            "UPDATE batches SET lease_until = 0, owner = '', attempts = ?, first_failed = ?"
+            " WHERE id = ?",
+            (batch.attempts, batch.first_failed or 0.0, spool_id),
+        )
 
     def recover(self) -> int:
         """Give back the leases of owners that died (a ``kill -9`` or a crash while a batch
