@@ -313,3 +313,46 @@ def test_a_400_is_not_retried(
     assert health["dropped_by_reason"] == {"rejected": 2}
     assert health["last_error"].startswith("400 Bad Request")
     assert fake_langfuse.request_count("otel") == 1
+
+
+def test_spans_stay_with_the_project_they_were_recorded_for(
+    make_engine: EngineFactory, source: DictSource, fake_langfuse: FakeLangfuse
+) -> None:
+    engine = make_engine(retry=NO_RETRY)
+    dest = project(fake_langfuse, source)
+    engine.invalidate(dest.tenant_id)
+    fake_langfuse.status(503, endpoints="otel")
+    spooled = send_traces(engine, dest.tenant_id, 2)
+    wait_until(lambda: engine.health(dest.tenant_id)["spooled"] == 4, message="spooled")
+    # A key rotation within the same project: what was recorded is sent with the new keys.
+    public, secret = "pk-lf-rotated", "sk-lf-rotated"
+    fake_langfuse.add_project(public, secret, project_id=dest.project_id)
+    source.update(dest.tenant_id, public_key=public, secret_key=secret)
+    engine.invalidate(dest.tenant_id)
+    fake_langfuse.clear_faults()
+    assert engine.flush(5.0)
+    spans = fake_langfuse.wait_for_spans(4, project_id=dest.project_id)
+    assert {s["trace_id"] for s in spans} == set(spooled)
+    assert {s["public_key"] for s in spans} == {public}
+    # A new project: spans recorded for the old one are dropped, counted, never moved.
+    fake_langfuse.status(503, endpoints="otel")
+    old = send_traces(engine, dest.tenant_id, 1)
+    wait_until(lambda: engine.health(dest.tenant_id)["spooled"] == 6, message="spooled again")
+    with engine.tracer.trace("chat", tenant_id=dest.tenant_id) as open_trace:
+        with open_trace.observation("before the change"):
+            pass
+        fake_langfuse.add_project("pk-lf-new", "sk-lf-new", project_id="p-new-project")
+        source.update(
+            dest.tenant_id, public_key="pk-lf-new", secret_key="sk-lf-new",
+            project_id="p-new-project",
+        )  # fmt: skip
+        engine.invalidate(dest.tenant_id)
+    fake_langfuse.clear_faults()
+    new = send_traces(engine, dest.tenant_id, 1)
+    assert engine.flush(5.0) is False  # the old project's spans were dropped meanwhile
+    moved = fake_langfuse.wait_for_spans(2, project_id="p-new-project")
+    assert {s["trace_id"] for s in moved} == set(new)
+    assert not set(old) & {s["trace_id"] for s in fake_langfuse.spans()}
+    health = engine.health(dest.tenant_id)
+    assert health["dropped_by_reason"] == {"project changed": 4}
+    assert health["spool"]["items"] == 0

@@ -35,7 +35,7 @@ from ragprism.tracing.metrics import make_registry, render
 from ragprism.tracing.otlp import TraceAttributes
 from ragprism.tracing.queues import Schedule, TenantQueue
 from ragprism.tracing.retry import RetryPolicy
-from ragprism.tracing.router import Route
+from ragprism.tracing.router import Route, StampedTrace
 from ragprism.tracing.sender import Sender
 from ragprism.tracing.spool import SpanSpool
 from ragprism.tracing.stats import ExportStatsRegistry
@@ -213,7 +213,8 @@ class TracingEngine:
             return queue
 
     def _route(self, destination: Destination, trace: TraceAttributes) -> Route:
-        return Route(self._queue_for(destination.tenant_id), trace)
+        stamped = StampedTrace(trace.attrs, (destination.host, destination.project_id))
+        return Route(self._queue_for(destination.tenant_id), stamped)
 
     def _enqueue_score(self, destination: Destination, payload: dict[str, Any]) -> bool:
         if not self._runtime.accepting:

@@ -34,6 +34,11 @@ from ragprism.tracing.stats import ExportStatsRegistry
 log = logging.getLogger(__name__)
 
 
+def _project(item: Item) -> tuple[str, str] | None:
+    """The (host, project id) a queued span was recorded for, if stamped."""
+    return getattr(item[1], "project", None)
+
+
 @dataclass
 class DestinationState:
     """What the workers know about one tenant's destination."""
@@ -223,6 +228,12 @@ class ExportPool:
         if batch is None:
             return
         state.held, state.pending = batch, None
+        if batch.project is not None and batch.project != (
+            destination.host,
+            destination.project_id,
+        ):  # recorded for the tenant's previous host or project: never sent elsewhere
+            self._drop(destination.tenant_id, batch, "project changed", state)
+            return
         stats = self._stats.for_tenant(destination.tenant_id)
         if batch.attempts > 0 or batch.spool_id is not None:
             stats.add("retried", batch.count)
@@ -246,14 +257,32 @@ class ExportPool:
         if score is not None:
             batch = encode_score(score, destination.version)
         else:
-            spans = queue.take_spans(self._batch_size)
-            if not spans:
-                return None
-            batch = self._encode(spans, destination)
+            while True:
+                spans = queue.take_spans(self._batch_size)
+                if not spans:
+                    return None
+                batch = self._encode(spans, destination)
+                if batch is not None:
+                    break
         state.held = batch
         return batch
 
-    def _encode(self, spans: Sequence[Item], destination: Destination) -> Batch | None:
+    def _encode(self, items: Sequence[Item], destination: Destination) -> Batch | None:
+        """``items`` recorded for the destination's current project as one batch (the
+        others are dropped, counted); None if none is left."""
+        project = (destination.host, destination.project_id)
+        spans = [item for item in items if _project(item) in (project, None)]
+        if len(spans) < len(items):
+            stats = self._stats.for_tenant(destination.tenant_id)
+            stats.drop("project changed", len(items) - len(spans))
+        if not spans:
+            return None
+        batch = self._encode_spans(spans, destination)
+        if batch is not None:
+            batch.project = project
+        return batch
+
+    def _encode_spans(self, spans: Sequence[Item], destination: Destination) -> Batch | None:
         try:
             return encode_otlp(spans, destination.version)
         except Exception as exc:

@@ -46,6 +46,7 @@ class Batch:
     spool_id: int | None = None
     attempts: int = 0  # failed sends so far
     first_failed: float | None = None  # Unix time of the first failed send
+    project: tuple[str, str] | None = None  # (host, project id) it was recorded for
 
 
 def encode_otlp(items: Sequence[tuple[ReadableSpan, otlp.TraceAttributes]], version: int) -> Batch:

@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS batches (
     owner TEXT NOT NULL DEFAULT '',
     attempts INTEGER NOT NULL DEFAULT 0,
     first_failed REAL NOT NULL DEFAULT 0,
+    host TEXT NOT NULL DEFAULT '',
+    project_id TEXT NOT NULL DEFAULT '',
     payload BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS batches_by_tenant ON batches (tenant_id, id);
@@ -52,6 +54,8 @@ _ADDED_COLUMNS = {
     "owner": "TEXT NOT NULL DEFAULT ''",
     "attempts": "INTEGER NOT NULL DEFAULT 0",
     "first_failed": "REAL NOT NULL DEFAULT 0",
+    "host": "TEXT NOT NULL DEFAULT ''",
+    "project_id": "TEXT NOT NULL DEFAULT ''",
 }
 _OWNER_INDEX = "CREATE INDEX IF NOT EXISTS batches_by_owner ON batches (owner) WHERE owner != ''"
 
@@ -159,7 +163,8 @@ class SpanSpool:
             try:
                 cursor = self._db.execute(
                     "INSERT INTO batches (tenant_id, kind, version, items, size, created,"
-                    " attempts, first_failed, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " attempts, first_failed, host, project_id, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         tenant_id,
                         batch.kind,
@@ -169,6 +174,7 @@ class SpanSpool:
                         time.time(),
                         batch.attempts,
                         batch.first_failed or 0.0,
+                        *(batch.project or ("", "")),
                         batch.payload,
                     ),
                 )
@@ -205,7 +211,8 @@ class SpanSpool:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._db.execute(
-                    "SELECT id, kind, version, items, attempts, first_failed, payload FROM batches"
+                    "SELECT id, kind, version, items, attempts, first_failed, host, project_id,"
+                    " payload FROM batches"
                     " WHERE tenant_id = ? AND lease_until < ? ORDER BY id LIMIT 1",
                     (tenant_id, now),
                 ).fetchone()
@@ -220,7 +227,7 @@ class SpanSpool:
                 raise
         if row is None:
             return None
-        row_id, kind, version, items, attempts, first_failed, payload = row
+        row_id, kind, version, items, attempts, first_failed, host, project_id, payload = row
         kind_: BatchKind = "score" if kind == "score" else "otlp"
         return Batch(
             kind_,
@@ -230,6 +237,7 @@ class SpanSpool:
             spool_id=int(row_id),
             attempts=int(attempts),
             first_failed=float(first_failed) or None,
+            project=(str(host), str(project_id)) if host else None,
         )
 
     def release(self, spool_id: int, batch: Batch | None = None) -> None:
