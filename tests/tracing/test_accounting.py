@@ -356,3 +356,35 @@ def test_spans_stay_with_the_project_they_were_recorded_for(
     health = engine.health(dest.tenant_id)
     assert health["dropped_by_reason"] == {"project changed": 4}
     assert health["spool"]["items"] == 0
+
+
+def test_the_spool_is_deleted_only_when_the_configuration_is_gone(
+    make_engine: EngineFactory, source: DictSource, fake_langfuse: FakeLangfuse
+) -> None:
+    engine = make_engine(retry=NO_RETRY)
+    dest = project(fake_langfuse, source)
+    engine.invalidate(dest.tenant_id)
+    fake_langfuse.status(503, endpoints="otel")
+    send_traces(engine, dest.tenant_id, 2)
+    wait_until(lambda: engine.health(dest.tenant_id)["spool"]["items"] == 4, message="spooled")
+    # Disabled (or, from the database source, a secret that cannot be decrypted now):
+    # still configured, so the spool stays through refreshes and housekeeping.
+    source.update(dest.tenant_id, enabled=False)
+    engine.invalidate(dest.tenant_id)
+    loads = source.loads
+    wait_until(lambda: source.loads > loads + 2, message="refreshes")
+    assert engine.health(dest.tenant_id)["spool"]["items"] == 4
+    assert engine.health(dest.tenant_id)["dropped"] == 0
+    # Enabled again: delivered.
+    fake_langfuse.clear_faults()
+    source.update(dest.tenant_id, enabled=True)
+    engine.invalidate(dest.tenant_id)
+    fake_langfuse.wait_for_spans(4, project_id=dest.project_id)
+    # Deleted from the database: now the spool goes, counted.
+    fake_langfuse.status(503, endpoints="otel")
+    send_traces(engine, dest.tenant_id, 1)
+    wait_until(lambda: engine.health(dest.tenant_id)["spool"]["items"] == 2, message="spooled")
+    source.remove(dest.tenant_id)
+    engine.invalidate(dest.tenant_id)
+    wait_until(lambda: engine.health(dest.tenant_id)["spool"]["items"] == 0, message="deleted")
+    assert engine.health(dest.tenant_id)["dropped_by_reason"] == {"config removed": 2}

@@ -232,8 +232,10 @@ class TracingEngine:
         gone = {t for t, d in previous.items() if d.enabled} | set(self._queues)
         for tenant_id in gone:
             destination = current.get(tenant_id)
-            if destination is None or not destination.enabled:
+            if destination is None:
                 self._discard(tenant_id)
+            elif not destination.enabled:  # keys kept: so is the spool, for re-enabling
+                self._discard(tenant_id, spool=False)
         pool = self._pool
         if pool is None:
             return
@@ -244,8 +246,9 @@ class TracingEngine:
             if changed and destination.enabled and queue is not None:
                 pool.config_changed(tenant_id, queue)
 
-    def _discard(self, tenant_id: str) -> None:
-        """Tracing stopped for ``tenant_id``: drop what it had queued or spooled."""
+    def _discard(self, tenant_id: str, *, spool: bool = True) -> None:
+        """Tracing stopped for ``tenant_id``: drop what it had in memory, and what it had
+        spooled if ``spool`` (only when its configuration is gone from the database)."""
         with self._lock:
             queue = self._queues.pop(tenant_id, None)
         dropped = 0
@@ -256,7 +259,7 @@ class TracingEngine:
             state = self._pool.states.pop(tenant_id, None)
             batches = (state.held, state.sending, state.pending, state.ready) if state else ()
             dropped += sum(batch.count for batch in batches if batch is not None)
-        if self._spool is not None:
+        if self._spool is not None and spool:
             dropped += self._spool.discard(tenant_id)
         if dropped:
             self._stats.for_tenant(tenant_id).drop("config removed", dropped)
@@ -273,8 +276,13 @@ class TracingEngine:
         except sqlite3.Error:
             log.exception("cannot recover leases in or compact the trace spool")
         for tenant_id in spool.tenants():
-            if self._cache.active(tenant_id) is None:
+            # Durable data goes only on a positive signal: the configuration is gone from
+            # the last successful load. A failed refresh keeps the previous view; a
+            # disabled tenant (or one whose secret cannot be decrypted now) keeps its spool.
+            if self._cache.get(tenant_id) is None:
                 self._discard(tenant_id)
+                continue
+            if self._cache.active(tenant_id) is None:
                 continue
             state = pool.state(tenant_id)
             if not state.spooled:
