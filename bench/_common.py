@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -26,6 +27,7 @@ class FakeLangfuseProcess:
             stdout=subprocess.PIPE,
             text=True,
         )
+        self._lock = threading.Lock()
         self.url = self._read()
 
     def _read(self) -> str:
@@ -35,9 +37,10 @@ class FakeLangfuseProcess:
 
     def _ask(self, command: str) -> str:
         assert self._proc.stdin is not None
-        self._proc.stdin.write(command + "\n")
-        self._proc.stdin.flush()
-        return self._read()
+        with self._lock:  # one command and its answer at a time, whichever thread asks
+            self._proc.stdin.write(command + "\n")
+            self._proc.stdin.flush()
+            return self._read()
 
     def add_project(self, public: str, secret: str, project_id: str) -> None:
         self._ask(f"add {public} {secret} {project_id}")

@@ -22,19 +22,38 @@ p50/p99 relative to A2's in the same windows, divided by the same relation in th
 windows (a side-by-side ratio that cancels load drift from other work on the machine);
 and B's delivered spans/s vs the healthy windows, with B's backlog at the end of each
 window (spans of finished completions not yet delivered, in seconds of B's production).
-Run: ``.venv/bin/python bench/tracing_isolation.py``.
+
+Part 2 (``--faults``, run after part 1 by default): one healthy tenant beside K = 0, 1, 3,
+10, 50 tenants whose Langfuse hangs (a test server holding every request), trickles its
+answer (one byte per 50 ms, ``_trickle_process.py``) or whose host name resolves slowly
+(a resolver hook that takes 20 s for those names; every tenant's host is a name the hook
+resolves to 127.0.0.1). The engine runs in this process with its defaults (export timeout
+5 s, flush interval 0.5 s, 2 workers); each window lasts FAULT_WINDOW s, longer than the
+export timeout. The healthy tenant records RATE_HEALTHY completion traces per second (5
+spans each) and every faulty tenant one per second. Prints, per fault and K, the healthy
+tenant's delivery lag (trace ended → all its spans at its Langfuse; goal p99 ≤ flush
+interval + 0.5 s) and the p50 of its request-thread recording time relative to K = 0
+(goal ≤ 1.05).
+Run: ``.venv/bin/python bench/tracing_isolation.py`` (``--faults`` for part 2 only).
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 
-from _common import FakeLangfuseProcess
+from _common import ROOT, FakeLangfuseProcess, StaticSource, destination, record_completion_trace
 from _live_server import QUESTIONS, LiveServer, Tenant, percentile
+
+from ragprism.security.host_policy import HostPolicy
+from ragprism.tracing import Destination, ExportStatsRegistry, TracingEngine
 
 WINDOW = 4.0  # seconds per mode window
 CYCLES = 4  # healthy, hang, healthy, 503 / healthy, 503, healthy, hang
@@ -199,5 +218,149 @@ def main() -> None:
     print(f"load average after the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
+FAULT_WINDOW = 8.0  # seconds per (fault, K) window; the export timeout is 5 s
+FAULT_KS = (0, 1, 3, 10, 50)
+FAULTS = ("hang", "trickle", "slow-dns")
+RATE_HEALTHY = 20.0  # the healthy tenant's completion traces per second
+SLOW_LOOKUP = 20.0  # seconds a slow name takes to resolve
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """The benchmark's resolver: ``*.test`` names are loopback, ``slow-*`` ones slowly."""
+    if host.startswith("slow-"):
+        time.sleep(SLOW_LOOKUP)
+    if host.endswith(".test"):
+        host = "127.0.0.1"
+    return HostPolicy().resolve(host, port)
+
+
+def _named(dest: Destination, name: str) -> Destination:
+    port = dest.host.rsplit(":", 1)[1]
+    return Destination(
+        tenant_id=dest.tenant_id, host=f"http://{name}:{port}", public_key=dest.public_key,
+        secret_key=dest.secret_key, project_id=dest.project_id,
+    )  # fmt: skip
+
+
+def fault_window(
+    fault: str, k: int, healthy_server: FakeLangfuseProcess, bad_server: FakeLangfuseProcess,
+    trickle_url: str,
+) -> tuple[list[float], list[float], dict[str, int]]:  # fmt: skip
+    """One window: the healthy tenant's lags and recording times, and its counters."""
+    healthy = _named(destination(healthy_server), "healthy-langfuse.test")
+    bad: list[Destination] = []
+    for i in range(k):
+        dest = destination(bad_server)
+        if fault == "trickle":
+            dest = Destination(
+                tenant_id=dest.tenant_id, host=trickle_url, public_key=dest.public_key,
+                secret_key=dest.secret_key, project_id=dest.project_id,
+            )  # fmt: skip
+        elif fault == "slow-dns":
+            dest = _named(dest, f"slow-{i}.test")
+        else:
+            dest = _named(dest, f"hung-{i}.test")
+        bad.append(dest)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = TracingEngine(
+            source=StaticSource([healthy, *bad]), stats=ExportStatsRegistry(),
+            spool_path=Path(tmp) / "spool.db", resolve=_resolve,
+        )  # fmt: skip
+        engine.start()
+        for _ in range(5):  # warm-up: the healthy host's name is resolved and connected
+            record_completion_trace(engine, healthy)
+        engine.flush(10.0)
+        base = healthy_server.count(healthy.project_id)
+        ended: list[float] = []
+        recording: list[float] = []
+        arrivals: list[tuple[float, int]] = []
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.is_set():
+                arrivals.append((time.monotonic(), healthy_server.count(healthy.project_id)))
+                stop.wait(0.02)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        start = time.monotonic()
+        period, n = 1 / RATE_HEALTHY, 0
+        next_bad = start
+        while (now := time.monotonic()) - start < FAULT_WINDOW:
+            if now >= next_bad:
+                for dest in bad:
+                    record_completion_trace(engine, dest)
+                next_bad += 1.0
+            cpu = time.thread_time()
+            record_completion_trace(engine, healthy)
+            recording.append(time.thread_time() - cpu)
+            ended.append(time.monotonic())
+            n += 1
+            time.sleep(max(0.0, start + n * period - time.monotonic()))
+        deadline = time.monotonic() + 10.0
+        while healthy_server.count(healthy.project_id) < base + 5 * n:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        time.sleep(0.05)
+        stop.set()
+        poller.join()
+        health = engine.health(healthy.tenant_id)
+        engine.shutdown(deadline=1.0)
+    lags: list[float] = []
+    j = 0
+    for i, t in enumerate(ended):
+        need = base + 5 * (i + 1)
+        while j < len(arrivals) and arrivals[j][1] < need:
+            j += 1
+        lags.append((arrivals[j][0] if j < len(arrivals) else float("inf")) - t)
+    counters = {key: int(health[key]) for key in ("exported", "dropped", "spooled")}
+    counters["traces"] = n
+    return lags, recording, counters
+
+
+def faults() -> None:
+    load = os.getloadavg()
+    print(f"\npart 2: a healthy tenant beside K faulty ones (load average {load[0]:.2f})")
+    healthy_server, bad_server = FakeLangfuseProcess(), FakeLangfuseProcess()
+    trickler = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "_trickle_process.py"), "--serve"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert trickler.stdout is not None
+    assert trickler.stdin is not None
+    trickle_url = trickler.stdout.readline().strip()
+    bad_server.hang()
+    print(f"{'fault':10}{'K':>4}{'traces':>8}{'lag p50 s':>11}{'lag p99 s':>11}{'lag max s':>11}"
+          f"{'rec p50 µs':>12}{'ratio':>8}{'exported':>10}{'dropped':>9}")  # fmt: skip
+    try:
+        for fault in FAULTS:
+            baseline = 0.0
+            for k in FAULT_KS:
+                lags, recording, counters = fault_window(
+                    fault, k, healthy_server, bad_server, trickle_url
+                )
+                rec = percentile(recording, 50)
+                baseline = baseline or rec
+                print(
+                    f"{fault:10}{k:>4}{counters['traces']:>8}{percentile(lags, 50):>11.3f}"
+                    f"{percentile(lags, 99):>11.3f}{max(lags):>11.3f}{rec * 1e6:>12.1f}"
+                    f"{rec / baseline:>8.3f}{counters['exported']:>10}{counters['dropped']:>9}",
+                    flush=True,
+                )
+    finally:
+        trickler.stdin.close()
+        trickler.terminate()
+        trickler.wait(5)
+        bad_server.clear_faults()
+        healthy_server.close()
+        bad_server.close()
+    print("goal: lag p99 ≤ 1.0 s (flush interval 0.5 s + 0.5 s) for every K; ratio ≤ 1.05")
+    load = os.getloadavg()
+    print(f"load average after part 2: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
 if __name__ == "__main__":
-    main()
+    if "--faults" not in sys.argv:
+        main()
+    faults()

@@ -535,27 +535,30 @@ class FakeLangfuse(LoopbackServer):
         body: Any = None,
         *,
         retry_after: float | str | None = None,
+        headers: dict[str, str] | None = None,
         endpoints: Endpoints = None,
         times: int | None = None,
     ) -> None:
         """Answer matching requests with ``code`` (and an optional ``Retry-After``).
 
         ``body``: None for ``{"message": <reason phrase>}``, a str (sent as text/plain),
-        bytes (application/octet-stream) or anything JSON-serialisable.
+        bytes (application/octet-stream) or anything JSON-serialisable. ``headers`` are
+        added to the answer as given (e.g. a ``Content-Encoding`` the body does not have).
         """
-        headers: tuple[tuple[str, str], ...] = ()
+        extra: tuple[tuple[str, str], ...] = tuple((headers or {}).items())
         if retry_after is not None:
             if isinstance(retry_after, float) and retry_after.is_integer():
                 retry_after = int(retry_after)
-            headers = (("Retry-After", str(retry_after)),)
+            extra += (("Retry-After", str(retry_after)),)
+        headers_ = extra
         if body is None:
-            response = _json_response(code, {"message": HTTPStatus(code).phrase}, headers)
+            response = _json_response(code, {"message": HTTPStatus(code).phrase}, headers_)
         elif isinstance(body, str):
-            response = _Response(code, body.encode(), "text/plain; charset=utf-8", headers)
+            response = _Response(code, body.encode(), "text/plain; charset=utf-8", headers_)
         elif isinstance(body, bytes):
-            response = _Response(code, body, "application/octet-stream", headers)
+            response = _Response(code, body, "application/octet-stream", headers_)
         else:
-            response = _json_response(code, body, headers)
+            response = _json_response(code, body, headers_)
         self._add_fault("status", endpoints, times, response=response)
 
     def fail_next(
@@ -565,10 +568,13 @@ class FakeLangfuse(LoopbackServer):
         *,
         body: Any = None,
         retry_after: float | str | None = None,
+        headers: dict[str, str] | None = None,
         endpoints: Endpoints = None,
     ) -> None:
         """Answer only the next ``n`` matching requests with ``code``, then recover."""
-        self.status(code, body, retry_after=retry_after, endpoints=endpoints, times=n)
+        self.status(
+            code, body, retry_after=retry_after, headers=headers, endpoints=endpoints, times=n
+        )
 
     def unauthorized(self, *, endpoints: Endpoints = None, times: int | None = None) -> None:
         """Answer matching requests with 401, even with valid keys."""

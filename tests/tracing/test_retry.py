@@ -26,3 +26,9 @@ def test_backoff_is_jittered_capped_and_honours_retry_after() -> None:
         delay = policy.delay(failures)
         assert 0.0 <= delay <= min(4.0, 0.5 * 2 ** (failures - 1))
     assert policy.delay(1, retry_after=10.0) >= 10.0
+
+
+def test_a_failing_destination_is_probed_often_enough_to_resume_within_2_s() -> None:
+    policy = RetryPolicy()
+    assert max(policy.delay(failures) for failures in range(1, 60) for _ in range(20)) <= 1.5
+    assert policy.delay(30, retry_after=5.0) >= 5.0  # the server may still ask for more

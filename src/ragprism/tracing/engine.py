@@ -9,9 +9,11 @@ facade (Tracer/Trace/Observation: sampled per trace, spans recorded in memory)
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,10 +35,11 @@ from ragprism.tracing.metrics import make_registry, render
 from ragprism.tracing.otlp import TraceAttributes
 from ragprism.tracing.queues import Schedule, TenantQueue
 from ragprism.tracing.retry import RetryPolicy
-from ragprism.tracing.router import Route
+from ragprism.tracing.router import Route, StampedTrace
 from ragprism.tracing.sender import Sender
 from ragprism.tracing.spool import SpanSpool
 from ragprism.tracing.stats import ExportStatsRegistry
+from ragprism.tracing.transport import Resolve
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,7 @@ class TracingEngine:
         policy: HostPolicy | None = None,
         batch_size: int = 512,
         retry: RetryPolicy | None = None,
+        resolve: Resolve | None = None,
     ) -> None:
         self._stats = stats
         self._spool_path = spool_path
@@ -76,6 +80,8 @@ class TracingEngine:
         self._policy = policy or HostPolicy()
         self._batch_size = batch_size
         self._retry = retry or RetryPolicy()
+        self._resolve = resolve
+        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._queues: dict[str, TenantQueue] = {}
         self._schedule = Schedule()
@@ -103,6 +109,9 @@ class TracingEngine:
         self._sender: Sender | None = None
         self._refresher: CacheRefresher | None = None
         self._stopped = False
+        self._forked = False
+        engine = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _after_fork(engine))
 
     @property
     def tracer(self) -> Tracer:
@@ -112,6 +121,11 @@ class TracingEngine:
     def start(self) -> None:
         """Load destinations, start the refresher and the workers, replay the spool."""
         with self._lock:
+            if self._forked:
+                raise RuntimeError(
+                    f"this tracing engine was started in process {self._pid} and cannot run "
+                    f"in its fork {os.getpid()}: start the engine after forking"
+                )
             if self._pool is not None or self._stopped:
                 return
             self._spool = SpanSpool(
@@ -119,7 +133,7 @@ class TracingEngine:
                 max_bytes_per_tenant=self._spool_bytes,
                 lease=max(30.0, 4 * self._timeout),
             )
-            self._sender = Sender(self._policy, self._timeout)
+            self._sender = Sender(self._policy, self._timeout, self._resolve)
             self._pool = ExportPool(
                 workers=self._workers,
                 batch_size=self._batch_size,
@@ -141,25 +155,38 @@ class TracingEngine:
         self._housekeeping()
 
     def shutdown(self, deadline: float = 5.0) -> None:
-        """Deliver what can be delivered within ``deadline`` seconds; spool the rest."""
+        """Deliver what can be delivered within ``deadline`` seconds; spool the rest.
+
+        Spans that end after this began are counted as dropped ("shutdown"); a failure
+        with one tenant's remains is counted for that tenant and never stops the others'.
+        """
         with self._lock:
             if self._stopped:
                 return
             self._stopped = True
         self._runtime.accepting = False
         end = time.monotonic() + deadline
-        pool, spool = self._pool, self._spool
-        if pool is None or spool is None or self._sender is None or self._refresher is None:
+        pool, spool, sender = self._pool, self._spool, self._sender
+        if pool is None or spool is None or sender is None or self._refresher is None:
+            for queue in list(self._queues.values()):  # never started: nothing can leave
+                spans, scores = queue.close("shutdown")
+                queue.stats.drop("shutdown", len(spans) + len(scores))
             return
         self._refresher.stop()
         self.flush(max(0.0, (end - time.monotonic()) * 0.8))
         pool.stop(end)
-        for tenant_id, queue in list(self._queues.items()):
-            destination = self._cache.active(tenant_id)
-            if destination is not None:
-                pool.spool_batches(tenant_id, pool.encode_rest(queue, destination))
-            pool.spool_pending(tenant_id)
-        self._sender.close()
+        sender.close(end)  # requests still in flight are cancelled: retried from the spool
+        for tenant_id in set(self._queues) | set(pool.states):
+            try:
+                pool.finish(tenant_id, self._queues.get(tenant_id))
+            except Exception as exc:
+                log.exception("cannot keep the trace batches of tenant %s at shutdown", tenant_id)
+                stats = self._stats.for_tenant(tenant_id)
+                stats.failed(f"shutdown: {type(exc).__name__}: {exc}"[:300], healthy=stats.healthy)
+                remaining = self._queues.get(tenant_id)
+                if remaining is not None:
+                    spans, scores = remaining.close("shutdown")
+                    stats.drop("shutdown", len(spans) + len(scores))
         spool.close()
 
     def invalidate(self, tenant_id: str) -> None:
@@ -186,7 +213,8 @@ class TracingEngine:
             return queue
 
     def _route(self, destination: Destination, trace: TraceAttributes) -> Route:
-        return Route(self._queue_for(destination.tenant_id), trace)
+        stamped = StampedTrace(trace.attrs, (destination.host, destination.project_id))
+        return Route(self._queue_for(destination.tenant_id), stamped)
 
     def _enqueue_score(self, destination: Destination, payload: dict[str, Any]) -> bool:
         if not self._runtime.accepting:
@@ -204,8 +232,10 @@ class TracingEngine:
         gone = {t for t, d in previous.items() if d.enabled} | set(self._queues)
         for tenant_id in gone:
             destination = current.get(tenant_id)
-            if destination is None or not destination.enabled:
+            if destination is None:
                 self._discard(tenant_id)
+            elif not destination.enabled:  # keys kept: so is the spool, for re-enabling
+                self._discard(tenant_id, spool=False)
         pool = self._pool
         if pool is None:
             return
@@ -216,16 +246,20 @@ class TracingEngine:
             if changed and destination.enabled and queue is not None:
                 pool.config_changed(tenant_id, queue)
 
-    def _discard(self, tenant_id: str) -> None:
-        """Tracing stopped for ``tenant_id``: drop what it had queued or spooled."""
+    def _discard(self, tenant_id: str, *, spool: bool = True) -> None:
+        """Tracing stopped for ``tenant_id``: drop what it had in memory, and what it had
+        spooled if ``spool`` (only when its configuration is gone from the database)."""
         with self._lock:
             queue = self._queues.pop(tenant_id, None)
-        dropped = queue.close() if queue is not None else 0
+        dropped = 0
+        if queue is not None:
+            spans, scores = queue.close("config removed")
+            dropped = len(spans) + len(scores)
         if self._pool is not None:
             state = self._pool.states.pop(tenant_id, None)
-            for batch in (state.pending, state.ready) if state is not None else ():
-                dropped += batch.count if batch is not None else 0
-        if self._spool is not None:
+            batches = (state.held, state.sending, state.pending, state.ready) if state else ()
+            dropped += sum(batch.count for batch in batches if batch is not None)
+        if self._spool is not None and spool:
             dropped += self._spool.discard(tenant_id)
         if dropped:
             self._stats.for_tenant(tenant_id).drop("config removed", dropped)
@@ -238,11 +272,17 @@ class TracingEngine:
             return
         try:
             spool.recover()
+            spool.compact()
         except sqlite3.Error:
-            log.exception("cannot recover leases in the trace spool")
+            log.exception("cannot recover leases in or compact the trace spool")
         for tenant_id in spool.tenants():
-            if self._cache.active(tenant_id) is None:
+            # Durable data goes only on a positive signal: the configuration is gone from
+            # the last successful load. A failed refresh keeps the previous view; a
+            # disabled tenant (or one whose secret cannot be decrypted now) keeps its spool.
+            if self._cache.get(tenant_id) is None:
                 self._discard(tenant_id)
+                continue
+            if self._cache.active(tenant_id) is None:
                 continue
             state = pool.state(tenant_id)
             if not state.spooled:
@@ -252,7 +292,9 @@ class TracingEngine:
     # -- for tests, benchmarks and the status API --------------------------------------
     def flush(self, timeout: float) -> bool:
         """Send everything queued now; True once nothing is left to deliver (in memory,
-        or spooled for a destination that is not backing off)."""
+        or spooled for a destination that is not backing off) and nothing was dropped
+        meanwhile."""
+        dropped_before = self._dropped()
         pool = self._pool
         if pool is None:
             return not any(len(q) for q in self._queues.values())
@@ -260,20 +302,20 @@ class TracingEngine:
         pool.flushing += 1
         try:
             while True:
-                busy = False
                 for tenant_id, queue in list(self._queues.items()):
                     if len(queue):
-                        busy = True
-                        state = pool.state(tenant_id)
-                        if not state.in_flight:
-                            pool.replan(tenant_id, state, queue)
+                        pool.replan(tenant_id, pool.state(tenant_id), queue)
+                busy = any(len(q) for q in self._queues.values())
                 if not busy and pool.idle():
-                    return True
+                    return self._dropped() == dropped_before
                 if time.monotonic() >= deadline:
                     return False
                 time.sleep(0.01)
         finally:
             pool.flushing -= 1
+
+    def _dropped(self) -> int:
+        return sum(stats.dropped for _, stats in self._stats.items())
 
     def health(self, tenant_id: str) -> dict[str, Any]:
         """Exporter figures for the config status: counters, health, queue and spool."""
@@ -295,3 +337,23 @@ class TracingEngine:
     def thread_names(self) -> list[str]:
         """Names of the threads this engine runs (for tests and benchmarks)."""
         return [t.name for t in threading.enumerate() if t.name.startswith("ragprism-trace-")]
+
+
+def _after_fork(ref: weakref.ref[TracingEngine]) -> None:
+    """In a child process: the engine's threads did not come along, and its spool
+    connection must not be used here. Tracing is off in the child, loudly."""
+    engine = ref()
+    if engine is None or engine._stopped:
+        return
+    if engine._pool is None:  # created but not started: the child may start it
+        engine._pid = os.getpid()
+        return
+    engine._forked = True
+    engine._stopped = True
+    engine._runtime.accepting = False
+    log.error(
+        "process %d was forked from %d after its tracing engine started: tracing is off "
+        "in this process; start the engine after forking (e.g. in the app's lifespan)",
+        os.getpid(),
+        engine._pid,
+    )

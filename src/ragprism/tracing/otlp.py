@@ -38,7 +38,7 @@ class EncodeError(Exception):
     """A batch neither the fast path nor OTel's reference encoder can encode.
 
     ``spans`` is how many spans the batch held: all of them are lost, and the caller
-    counts them as dropped (reason ``encode``). The reference's exception is the cause.
+    counts them as dropped (reason ``unencodable``). The reference's exception is the cause.
     """
 
     def __init__(self, spans: int, cause: BaseException) -> None:

@@ -81,6 +81,7 @@ class TenantQueue:
         "batch_size",
         "capacity",
         "closed",
+        "closed_reason",
         "first_at",
         "flush_interval",
         "schedule",
@@ -109,14 +110,15 @@ class TenantQueue:
         self.scores: deque[dict[str, Any]] = deque(maxlen=1_000)
         self.first_at: float | None = None
         self.closed = False
+        self.closed_reason = ""
         self._lock = threading.Lock()
         self.batch_size = batch_size
 
     def put(self, span: ReadableSpan, trace: TraceAttributes) -> None:
         """Append an ended span (O(1), no I/O); plans the tenant when it becomes due."""
         with self._lock:
-            if self.closed:  # the tenant's configuration went away mid-trace
-                self.stats.drop("config removed")
+            if self.closed:  # the configuration went away mid-trace, or the engine stopped
+                self.stats.drop(self.closed_reason)
                 return
             if len(self.spans) >= self.capacity:
                 self.spans.popleft()
@@ -136,7 +138,7 @@ class TenantQueue:
     def put_score(self, score: dict[str, Any]) -> None:
         with self._lock:
             if self.closed:
-                self.stats.drop("config removed")
+                self.stats.drop(self.closed_reason)
                 return
             if len(self.scores) == self.scores.maxlen:
                 self.stats.drop("queue full")
@@ -164,15 +166,16 @@ class TenantQueue:
                 return self.first_at + self.flush_interval
             return None
 
-    def close(self) -> int:
-        """Discard everything queued and refuse more; returns how many were discarded."""
+    def close(self, reason: str) -> tuple[list[Item], list[dict[str, Any]]]:
+        """Refuse more (each later item is counted as dropped for ``reason``) and hand
+        back everything queued."""
         with self._lock:
-            self.closed = True
-            n = len(self.spans) + len(self.scores)
+            self.closed, self.closed_reason = True, reason
+            spans, scores = list(self.spans), list(self.scores)
             self.spans.clear()
             self.scores.clear()
             self.first_at = None
-            return n
+            return spans, scores
 
     def __len__(self) -> int:
         return len(self.spans) + len(self.scores)

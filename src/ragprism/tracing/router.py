@@ -9,11 +9,24 @@ the route's queue: O(1), no lookup, no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ragprism.tracing.otlp import TraceAttributes
 from ragprism.tracing.queues import TenantQueue
 
 _ID_BITS = (1 << 64) - 1
+
+
+class StampedTrace(TraceAttributes):
+    """A trace's attributes and the project it was recorded for, ``(host, project_id)``:
+    its spans go there or nowhere (a later change of host or project must not send them
+    to another project while the client holds a ``trace_url`` into this one)."""
+
+    __slots__ = ("project",)
+
+    def __init__(self, attrs: dict[str, Any], project: tuple[str, str]) -> None:
+        super().__init__(attrs)
+        self.project = project
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,18 +14,23 @@ import base64
 import enum
 import gzip
 import json
-from collections.abc import Sequence
+import threading
+import time
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Literal
 
 import httpx
 from opentelemetry.sdk.trace import ReadableSpan
 
 from ragprism import __version__
-from ragprism.security.host_policy import HostPolicy, HostRefused, guarded_client
+from ragprism.security.host_policy import HostPolicy, HostRefused
 from ragprism.tracing import otlp
 from ragprism.tracing.destinations import Destination
 from ragprism.tracing.retry import parse_retry_after
+from ragprism.tracing.transport import MAX_BODY, Answer, Resolve, Transport
 
 GZIP_LEVEL = 1
 BatchKind = Literal["otlp", "score"]
@@ -40,7 +45,9 @@ class Batch:
     count: int
     version: int
     spool_id: int | None = None
-    attempts: int = 0
+    attempts: int = 0  # failed sends so far
+    first_failed: float | None = None  # Unix time of the first failed send
+    project: tuple[str, str] | None = None  # (host, project id) it was recorded for
 
 
 def encode_otlp(items: Sequence[tuple[ReadableSpan, otlp.TraceAttributes]], version: int) -> Batch:
@@ -50,7 +57,11 @@ def encode_otlp(items: Sequence[tuple[ReadableSpan, otlp.TraceAttributes]], vers
 
 
 def encode_score(score: dict[str, Any], version: int) -> Batch:
-    body = json.dumps(score, ensure_ascii=False, separators=(",", ":")).encode()
+    text = json.dumps(score, ensure_ascii=False, separators=(",", ":"))
+    try:
+        body = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (e.g. a comment parsed from bad JSON)
+        body = json.dumps(score, separators=(",", ":")).encode()  # escaped as \ud800
     return Batch("score", body, 1, version)
 
 
@@ -73,26 +84,75 @@ def _basic(destination: Destination) -> str:
     return "Basic " + base64.b64encode(pair).decode()
 
 
-def _detail(response: httpx.Response) -> str:
-    text = response.text[:200].strip()
+def _text(answer: Answer) -> str:
+    """The answer's body as text, if it can be decoded (a broken gzip body cannot)."""
+    raw = answer.raw
+    encoding = answer.headers.get("Content-Encoding", "").strip().lower()
     try:
-        message = response.json().get("message")
+        if encoding == "gzip":
+            raw = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, MAX_BODY)
+        elif encoding == "deflate":
+            raw = zlib.decompressobj().decompress(raw, MAX_BODY)
+        elif encoding not in ("", "identity"):
+            return ""
+    except zlib.error:
+        return "(undecodable body)"
+    return raw.decode("utf-8", errors="replace")
+
+
+def _detail(answer: Answer) -> str:
+    text = _text(answer)
+    try:
+        message = json.loads(text).get("message")
         if isinstance(message, str):
-            text = message[:200]
+            text = message
     except (ValueError, AttributeError):
         pass
-    reason = response.reason_phrase or ""
-    return f"{response.status_code} {reason}".strip() + (f": {text}" if text else "")
+    text = text[:200].strip()
+    try:
+        reason = HTTPStatus(answer.status).phrase
+    except ValueError:
+        reason = ""
+    return f"{answer.status} {reason}".strip() + (f": {text}" if text else "")
+
+
+def classify(destination: Destination, outcome: Answer | BaseException, timeout: float) -> Result:
+    """What an answer (or the exception that ended a request) means for the batch."""
+    if isinstance(outcome, HostRefused):
+        return Result(Outcome.REFUSED, f"host refused: {outcome}")
+    if isinstance(outcome, TimeoutError | httpx.TimeoutException):
+        return Result(Outcome.RETRY, f"no answer from {destination.host} within {timeout:g} s")
+    if isinstance(outcome, httpx.TransportError | OSError):
+        name = type(outcome).__name__
+        return Result(Outcome.RETRY, f"cannot connect to {destination.host}: {name}")
+    if isinstance(outcome, BaseException):
+        return Result(Outcome.RETRY, f"export failed: {type(outcome).__name__}: {outcome}"[:300])
+    status = outcome.status
+    if 200 <= status < 300:
+        return Result(Outcome.DELIVERED)
+    message = _detail(outcome)
+    if status in (401, 403):
+        return Result(Outcome.REFUSED, message)
+    if 300 <= status < 400:
+        return Result(Outcome.REFUSED, f"{message} (redirects are not followed)")
+    if status in (408, 425, 429) or status >= 500:
+        retry_after = parse_retry_after(outcome.headers.get("Retry-After"))
+        return Result(Outcome.RETRY, message, retry_after)
+    return Result(Outcome.REJECTED, message)
 
 
 class Sender:
-    """Posts batches; never raises for network or HTTP failures, it classifies them."""
+    """Posts batches without blocking; never raises for network or HTTP failures, it
+    classifies them. Each request has a hard total deadline of ``timeout`` seconds."""
 
-    def __init__(self, policy: HostPolicy, timeout: float) -> None:
-        self._client = guarded_client(policy, timeout)
+    def __init__(self, policy: HostPolicy, timeout: float, resolve: Resolve | None = None) -> None:
+        self._transport = Transport(policy, timeout, resolve=resolve)
         self._timeout = timeout
 
-    def send(self, destination: Destination, batch: Batch) -> Result:
+    def submit(
+        self, destination: Destination, batch: Batch, done: Callable[[Result], None]
+    ) -> None:
+        """Start sending ``batch``; ``done`` gets the ``Result`` (on the I/O thread)."""
         if batch.kind == "otlp":
             url = destination.otlp_url
             headers = {
@@ -108,32 +168,32 @@ class Sender:
         headers["x-langfuse-public-key"] = destination.public_key
         headers["x-langfuse-sdk-name"] = "ragprism"
         headers["x-langfuse-sdk-version"] = __version__
-        try:
-            response = self._client.post(url, content=batch.payload, headers=headers)
-        except HostRefused as exc:
-            return Result(Outcome.REFUSED, f"host refused: {exc}")
-        except httpx.TimeoutException:
-            return Result(
-                Outcome.RETRY, f"no answer from {destination.host} within {self._timeout:g} s"
-            )
-        except (httpx.TransportError, OSError) as exc:
-            return Result(
-                Outcome.RETRY, f"cannot connect to {destination.host}: {type(exc).__name__}"
-            )
-        except RuntimeError as exc:  # the client was closed at shutdown
-            return Result(Outcome.RETRY, f"export interrupted: {exc}")
-        status = response.status_code
-        if 200 <= status < 300:
-            return Result(Outcome.DELIVERED)
-        message = _detail(response)
-        if status in (401, 403):
-            return Result(Outcome.REFUSED, message)
-        if 300 <= status < 400:
-            return Result(Outcome.REFUSED, f"{message} (redirects are not followed)")
-        if status in (408, 425, 429) or status >= 500:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            return Result(Outcome.RETRY, message, retry_after)
-        return Result(Outcome.REJECTED, message)
 
-    def close(self) -> None:
-        self._client.close()
+        def finished(outcome: Answer | BaseException) -> None:
+            try:
+                result = classify(destination, outcome, self._timeout)
+            except Exception as exc:  # a bug in classifying must not lose the batch
+                result = Result(Outcome.RETRY, f"export failed: {type(exc).__name__}")
+            done(result)
+
+        self._transport.post(url, headers, batch.payload, finished)
+
+    def send(self, destination: Destination, batch: Batch) -> Result:
+        """``submit`` and wait for the result."""
+        results: list[Result] = []
+        finished = threading.Event()
+
+        def done(result: Result) -> None:
+            results.append(result)
+            finished.set()
+
+        self.submit(destination, batch, done)
+        finished.wait()
+        return results[0]
+
+    def in_flight(self) -> int:
+        return self._transport.in_flight()
+
+    def close(self, deadline: float | None = None) -> None:
+        """Wait for requests in flight until ``deadline`` (monotonic), then cancel them."""
+        self._transport.close(time.monotonic() if deadline is None else deadline)

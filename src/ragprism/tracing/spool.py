@@ -6,6 +6,9 @@ counted. A row is removed only after Langfuse accepted it. Several processes may
 the file: a worker *claims* the oldest row of a tenant with a lease before sending it,
 so two processes never replay the same row at once.
 
+The file is created 0600 and shrinks again: freed pages are returned by an incremental
+vacuum in the engine's housekeeping.
+
 Commits survive the death of the process (``kill -9`` included: WAL, ``synchronous=NORMAL``
 loses nothing to a process crash, only possibly the last commits to a power cut). A lease
 names its owner, and each owner holds an exclusive ``flock`` on its own file in
@@ -38,10 +41,22 @@ CREATE TABLE IF NOT EXISTS batches (
     created REAL NOT NULL,
     lease_until REAL NOT NULL DEFAULT 0,
     owner TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_failed REAL NOT NULL DEFAULT 0,
+    host TEXT NOT NULL DEFAULT '',
+    project_id TEXT NOT NULL DEFAULT '',
     payload BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS batches_by_tenant ON batches (tenant_id, id);
 """
+# Columns added since the first version, and how (the schema migration).
+_ADDED_COLUMNS = {
+    "owner": "TEXT NOT NULL DEFAULT ''",
+    "attempts": "INTEGER NOT NULL DEFAULT 0",
+    "first_failed": "REAL NOT NULL DEFAULT 0",
+    "host": "TEXT NOT NULL DEFAULT ''",
+    "project_id": "TEXT NOT NULL DEFAULT ''",
+}
 _OWNER_INDEX = "CREATE INDEX IF NOT EXISTS batches_by_owner ON batches (owner) WHERE owner != ''"
 
 try:
@@ -117,15 +132,24 @@ class SpanSpool:
         self.max_bytes = max_bytes_per_tenant
         self.lease = lease
         self._lock = threading.Lock()
+        # Private to the server's user: spans can hold prompts and answers. SQLite gives
+        # its -wal and -shm files the database file's mode.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(file, 0o600)  # a spool written by an older version
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        # Before the first table: freed pages can then be given back (see compact()).
+        self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(batches)")}
-        if "owner" not in columns:  # a spool written by an older version
-            with contextlib.suppress(sqlite3.OperationalError):  # another process added it
-                self._db.execute("ALTER TABLE batches ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+        for column, declaration in _ADDED_COLUMNS.items():
+            if column not in columns:  # a spool written by an older version
+                with contextlib.suppress(sqlite3.OperationalError):  # another process added it
+                    self._db.execute(f"ALTER TABLE batches ADD COLUMN {column} {declaration}")
         self._db.execute(_OWNER_INDEX)
         self._owners = _Owners(path.with_name(path.name + ".owners"))
         self._closed = False
@@ -138,8 +162,9 @@ class SpanSpool:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 cursor = self._db.execute(
-                    "INSERT INTO batches (tenant_id, kind, version, items, size, created, payload)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO batches (tenant_id, kind, version, items, size, created,"
+                    " attempts, first_failed, host, project_id, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         tenant_id,
                         batch.kind,
@@ -147,6 +172,9 @@ class SpanSpool:
                         batch.count,
                         len(batch.payload),
                         time.time(),
+                        batch.attempts,
+                        batch.first_failed or 0.0,
+                        *(batch.project or ("", "")),
                         batch.payload,
                     ),
                 )
@@ -183,7 +211,8 @@ class SpanSpool:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._db.execute(
-                    "SELECT id, kind, version, items, payload FROM batches"
+                    "SELECT id, kind, version, items, attempts, first_failed, host, project_id,"
+                    " payload FROM batches"
                     " WHERE tenant_id = ? AND lease_until < ? ORDER BY id LIMIT 1",
                     (tenant_id, now),
                 ).fetchone()
@@ -198,13 +227,30 @@ class SpanSpool:
                 raise
         if row is None:
             return None
-        row_id, kind, version, items, payload = row
+        row_id, kind, version, items, attempts, first_failed, host, project_id, payload = row
         kind_: BatchKind = "score" if kind == "score" else "otlp"
-        return Batch(kind_, bytes(payload), int(items), int(version), spool_id=int(row_id))
+        return Batch(
+            kind_,
+            bytes(payload),
+            int(items),
+            int(version),
+            spool_id=int(row_id),
+            attempts=int(attempts),
+            first_failed=float(first_failed) or None,
+            project=(str(host), str(project_id)) if host else None,
+        )
 
-    def release(self, spool_id: int) -> None:
-        """Give a claimed batch back (its send failed); it stays first in line."""
-        self._write("UPDATE batches SET lease_until = 0, owner = '' WHERE id = ?", (spool_id,))
+    def release(self, spool_id: int, batch: Batch | None = None) -> None:
+        """Give a claimed batch back (its send failed, or the process stops); it stays
+        first in line. With ``batch``, its attempts and first failure are stored."""
+        if batch is None:
+            self._write("UPDATE batches SET lease_until = 0, owner = '' WHERE id = ?", (spool_id,))
+            return
+        self._write(
+            "UPDATE batches SET lease_until = 0, owner = '', attempts = ?, first_failed = ?"
+            " WHERE id = ?",
+            (batch.attempts, batch.first_failed or 0.0, spool_id),
+        )
 
     def recover(self) -> int:
         """Give back the leases of owners that died (a ``kill -9`` or a crash while a batch
@@ -274,6 +320,34 @@ class SpanSpool:
                 (tenant_id,),
             ).fetchone()
         return int(row[0]), int(row[1]), int(row[2])
+
+    def pages(self) -> int:
+        """Pages of the database file, free ones included."""
+        with self._lock:
+            if self._closed:
+                return 0
+            return int(self._db.execute("PRAGMA page_count").fetchone()[0])
+
+    def compact(self, *, min_free: int = 256) -> int:
+        """Give the space of deleted batches back to the file system once at least
+        ``min_free`` pages are free (incrementally; a spool made before auto-vacuum is
+        rebuilt once it is mostly empty). Returns how many pages were freed."""
+        with self._lock:
+            if self._closed:
+                return 0
+            free = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
+            if free < min_free:
+                return 0
+            mode = int(self._db.execute("PRAGMA auto_vacuum").fetchone()[0])
+            if mode == 2:
+                # executescript steps the pragma to the end (execute() frees one page)
+                self._db.executescript("PRAGMA incremental_vacuum;")
+            elif 2 * free >= int(self._db.execute("PRAGMA page_count").fetchone()[0]):
+                self._db.execute("VACUUM")  # also switches the file to incremental mode
+            else:
+                return 0
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            return free - int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
 
     def _write(self, sql: str, params: tuple[object, ...]) -> None:
         with self._lock:

@@ -49,6 +49,7 @@ class DatabaseDestinations:
         failures = 0
         for tenant_id, host, public_key, secret_enc, project_id, options, version in records:
             cached = self._secrets.get(tenant_id)
+            usable = True
             if cached is not None and cached[0] == secret_enc:
                 secret = cached[1]
             else:
@@ -58,9 +59,13 @@ class DatabaseDestinations:
                     log.error("the Langfuse secret of tenant %s cannot be decrypted", tenant_id)
                     failures += 1
                     if cached is None:
-                        continue
-                    secret = cached[1]  # keep exporting with the last good secret
-            secrets[tenant_id] = (secret_enc, secret)
+                        # Still configured: listed, but disabled, so that the engine keeps
+                        # its spooled batches (they go only when the row is deleted).
+                        usable, secret = False, ""
+                    else:
+                        secret = cached[1]  # keep exporting with the last good secret
+            if usable:
+                secrets[tenant_id] = (secret_enc, secret)
             capture: Capture = "metadata" if options.get("capture") == "metadata" else "full"
             destinations[tenant_id] = Destination(
                 tenant_id=tenant_id,
@@ -68,7 +73,7 @@ class DatabaseDestinations:
                 public_key=public_key,
                 secret_key=secret,
                 project_id=project_id,
-                enabled=bool(options.get("enabled", True)),
+                enabled=usable and bool(options.get("enabled", True)),
                 sample_rate=float(options.get("sample_rate", 1.0)),
                 capture=capture,
                 redact=tuple(str(name) for name in options.get("redact") or ()),
