@@ -54,7 +54,7 @@ class Runtime:
         db = db or Database(settings.resolved_database_url)
         keyring = make_keyring(settings)
         stats = ExportStatsRegistry()
-        policy = HostPolicy.from_setting(settings.langfuse_host_policy)
+        policy = HostPolicy.from_setting(settings.langfuse_host_policy, settings.host_allowlist)
         tracing = TracingEngine(
             source=DatabaseDestinations(db, keyring),
             stats=stats,
@@ -75,6 +75,7 @@ class Runtime:
             default_host=settings.langfuse_default_host,
             timeout=settings.langfuse_validate_timeout,
             stats=stats,
+            allow_http=settings.langfuse_allow_http,
             on_change=tracing.invalidate,
             exporter_status=tracing.health,
         )

@@ -57,8 +57,20 @@ class Settings(BaseSettings):
         description="Host used when a configuration omits `host`; empty makes it required.",
     )
     langfuse_host_policy: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["any"],
-        description="`any` (default), `no-private`, or a comma-separated allowlist of host names.",
+        default_factory=lambda: ["no-private"],
+        description="Which hosts tenants may make the server call, for Langfuse hosts and "
+        "model providers' base URLs alike: `no-private` (default), `any`, or a comma-separated "
+        "allowlist of host names.",
+    )
+    host_allowlist: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names let through although they resolve to private or loopback "
+        "addresses (a local Langfuse or model server), under `no-private`.",
+    )
+    langfuse_allow_http: bool = Field(
+        default=False,
+        description="Accept `http://` Langfuse hosts that are not loopback (the secret key "
+        "then crosses the network in clear).",
     )
     langfuse_validate_timeout: float = Field(
         default=5.0, gt=0, le=60, description="Seconds allowed for the credential check."
@@ -144,7 +156,15 @@ class Settings(BaseSettings):
     @classmethod
     def _split_policy(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip().lower() for part in value.split(",") if part.strip()] or ["any"]
+            parts = [part.strip().lower() for part in value.split(",") if part.strip()]
+            return parts or ["no-private"]
+        return value
+
+    @field_validator("host_allowlist", mode="before")
+    @classmethod
+    def _split_allowlist(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
         return value
 
     @property

@@ -9,8 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ragprism.api.app import create_app
+from ragprism.db import Database
 from ragprism.models import TenantLlm
 from ragprism.runtime import Runtime
+from ragprism.settings import Settings
 from tests.conftest import Accounts
 from tests.support.openai_server import FakeOpenAI
 
@@ -173,3 +176,25 @@ def test_delete_and_isolation(
     assert client.post("/v1/llm/delete_llm", json=body, headers=stranger).json()["code"] == 102
     assert client.post("/v1/llm/delete_llm", json=body, headers=owner).json()["code"] == 0
     assert client.post("/v1/llm/delete_llm", json=body, headers=owner).json()["code"] == 102
+
+
+def test_default_policy_refuses_a_provider_on_loopback(
+    settings: Settings, database: Database, fake_openai: FakeOpenAI
+) -> None:
+    # The default host policy governs providers' base URLs too (an open-registration
+    # server must not become a proxy to internal services); an operator allowlist opens it.
+    strict = settings.model_copy(update={"langfuse_host_policy": ["no-private"]})
+    state = Runtime.build(strict, database)
+    with TestClient(create_app(state=state)) as client:
+        headers = Accounts(client).user("strict-models@example.com")
+        result = add(client, headers, fake_openai)
+        assert result["code"] == 101, result
+        assert "private or loopback" in result["message"]
+        assert fake_openai.request_count() == 0
+    state.close()
+    allowed = strict.model_copy(update={"host_allowlist": ["127.0.0.1"]})
+    state = Runtime.build(allowed, database)
+    with TestClient(create_app(state=state)) as client:
+        headers = Accounts(client).login("strict-models@example.com")
+        assert add(client, headers, fake_openai)["code"] == 0
+    state.close()

@@ -150,6 +150,8 @@ class LangfuseConfigService:
     default_host: str
     timeout: float
     stats: ExportStatsRegistry
+    # Whether a non-loopback ``http://`` host is accepted (its secret would cross in clear).
+    allow_http: bool = False
     revalidator: Revalidator | None = None
     # The tracing engine's hooks, passed in so this service needs no OpenTelemetry:
     # ``on_change(tenant_id)`` once a write is committed, so tracing follows at once;
@@ -165,6 +167,7 @@ class LangfuseConfigService:
         principal.require_manager()
         existing = repo.get(session, principal.tenant_id)
         credentials, options = self._parse(body, existing)
+        self._refuse_cleartext(credentials.host)
         # Leave the read transaction before the network call: no lock or snapshot is held
         # while Langfuse is being asked.
         session.commit()
@@ -187,6 +190,18 @@ class LangfuseConfigService:
         session.flush()
         self._notify_after_commit(session, principal.tenant_id)
         return self.view(row)
+
+    def _refuse_cleartext(self, host: str) -> None:
+        """``http://`` sends the secret key in clear: only to loopback, unless allowed."""
+        try:
+            self.policy.check_url(host)  # the policy's reason first, when it refuses anyway
+        except HostRefused as exc:
+            raise InvalidArgument(f"host: {exc}") from None
+        if host.startswith("http://") and not self.allow_http and not self.policy.is_loopback(host):
+            raise InvalidArgument(
+                "host: http:// would send the secret key in clear; use https:// (the operator "
+                "may allow http with RAGPRISM_LANGFUSE_ALLOW_HTTP)"
+            )
 
     def _notify_after_commit(self, session: Session, tenant_id: str) -> None:
         """Tell the tracing engine about the change once it is committed (not before: the
