@@ -152,8 +152,9 @@ def address_refusal(addr: IPAddress, *, allow_private: bool) -> str | None:
     if allow_private:
         return None
     # With an embedded IPv4 address, that address says where the traffic really goes.
-    if not all(_is_public(view) for view in (embedded or [addr])):
-        return f"{addr} is a private or loopback (not publicly routable) address, refused by the host policy"
+    judged: list[IPAddress] = [*embedded] if embedded else [addr]
+    if not all(_is_public(view) for view in judged):
+        return f"{addr} is a private or loopback (not public) address, refused by the host policy"
     return None
 
 
