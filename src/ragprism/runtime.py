@@ -14,6 +14,7 @@ from ragprism.db import Database
 from ragprism.retrieval import ChunkStore, make_store
 from ragprism.security.host_policy import HostPolicy
 from ragprism.security.keyring import Keyring
+from ragprism.services.accounts.login_guard import FailureWindow, HashingSlots, LoginGuard
 from ragprism.services.knowledge.parse_worker import ParseWorker
 from ragprism.services.models.model_settings import ModelSettingsService
 from ragprism.services.observability.langfuse_config import LangfuseConfigService, Revalidator
@@ -27,6 +28,16 @@ def make_keyring(settings: Settings) -> Keyring:
     return Keyring(settings.master_key, None if settings.master_key else settings.resolved_key_file)
 
 
+def make_login_guard(settings: Settings) -> LoginGuard:
+    """The login limits the settings describe."""
+    window = settings.login_failure_window_seconds
+    return LoginGuard(
+        per_account=FailureWindow(settings.login_max_failures_per_account, window),
+        per_address=FailureWindow(settings.login_max_failures_per_address, window),
+        slots=HashingSlots(settings.password_hash_concurrency, settings.password_hash_wait_seconds),
+    )
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -36,6 +47,7 @@ class Runtime:
     langfuse: LangfuseConfigService
     tracing: TracingEngine
     models: ModelSettingsService
+    login_guard: LoginGuard
     # The chunk store is made on first use: it needs the migrated schema.
     _store: ChunkStore | None = field(default=None, repr=False)
     _store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -83,7 +95,9 @@ class Runtime:
             db, langfuse, timedelta(seconds=settings.langfuse_revalidate_seconds)
         )
         models = ModelSettingsService(keyring=keyring, policy=policy)
-        return cls(settings, db, keyring, stats, langfuse, tracing, models)
+        return cls(
+            settings, db, keyring, stats, langfuse, tracing, models, make_login_guard(settings)
+        )
 
     def start(self) -> None:
         """Start the background work (the tracing engine)."""

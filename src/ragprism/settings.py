@@ -48,6 +48,33 @@ class Settings(BaseSettings):
     login_token_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=60, description="Lifetime of a web login token."
     )
+    login_max_failures_per_account: int = Field(
+        default=10,
+        ge=0,
+        description="Failed logins an account may take within the window before further "
+        "attempts get HTTP 429 (0: no limit).",
+    )
+    login_max_failures_per_address: int = Field(
+        default=50,
+        ge=0,
+        description="Failed logins one client address may make within the window before "
+        "further attempts get HTTP 429 (0: no limit).",
+    )
+    login_failure_window_seconds: float = Field(
+        default=900.0, gt=0, description="The sliding window of the login failure limits."
+    )
+    password_hash_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Password hashes (login, registration) computed at once; each Argon2 "
+        "hash takes 64 MiB.",
+    )
+    password_hash_wait_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a login waits for a hashing slot before it gets HTTP 429.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest JSON request body accepted."
     )
