@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -59,6 +60,44 @@ DEFAULT_COLUMNS: dict[ModelType, str] = {
     "speech2text": "asr_id",
 }
 M = TypeVar("M")
+
+
+_ASCII_KEY = re.compile(r"[\x21-\x7e]+")
+_SECRET_PARAM = re.compile(r"key|token|secret|sig|pass|auth", re.IGNORECASE)
+
+
+def check_api_base(base: str) -> None:
+    """Refuse a base URL that is not plain http(s), or that carries credentials (which
+    would be shown to every member and stored unencrypted: the key goes in ``api_key``)."""
+    if not base.isprintable() or any(ch.isspace() for ch in base) or len(base) > 512:
+        raise InvalidArgument("api_base: at most 512 printable characters, no spaces")
+    try:
+        parts = urlsplit(base)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        raise InvalidArgument(f"api_base: not a valid URL: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidArgument("api_base: must be an absolute http:// or https:// URL")
+    if "@" in parts.netloc:
+        raise InvalidArgument("api_base: must not contain credentials; put the key in api_key")
+    if any(_SECRET_PARAM.search(name) for name, _ in parse_qsl(parts.query)):
+        raise InvalidArgument("api_base: must not carry a key in its query; use api_key")
+
+
+def masked_api_base(base: str | None) -> str | None:
+    """``base`` as members may see it: credentials and key-like query values masked (rows
+    stored before ``check_api_base`` existed may hold them)."""
+    if not base:
+        return base
+    parts = urlsplit(base)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    query = "&".join(
+        f"{name}={'***' if _SECRET_PARAM.search(name) else value}"
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def builtin_kind(name: str) -> ModelType | None:
@@ -155,9 +194,12 @@ class ModelSettingsService:
         base = (api_base or "").strip() or FACTORIES[factory]
         if not base:
             raise InvalidArgument(f"api_base: required for {factory}")
+        check_api_base(base)
         key = (api_key or "").strip() or None
-        if key is not None and (len(key) > 1024 or not key.isprintable()):
-            raise InvalidArgument("api_key: at most 1024 printable characters")
+        # It travels in an HTTP header, which carries ASCII only: anything else would fail
+        # on every later use of the model.
+        if key is not None and (len(key) > 1024 or not _ASCII_KEY.fullmatch(key)):
+            raise InvalidArgument("api_key: at most 1024 printable ASCII characters")
         input_price = check_price("input_price", input_price)
         output_price = check_price("output_price", output_price)
         if verify:
