@@ -14,6 +14,7 @@ from ragprism.errors import RagprismError
 from ragprism.security.file_modes import protect_data_dir, restrict_new_files
 from ragprism.security.keyring import KeyringError
 from ragprism.services.accounts import accounts, key_rotation
+from ragprism.services.accounts.key_rotation import check_secrets_readable
 from ragprism.settings import get_settings
 
 app = typer.Typer(help="ragprism: multi-tenant RAG server with per-tenant Langfuse tracing.")
@@ -52,8 +53,16 @@ def serve(
     protect_data_dir(settings.data_dir)
     if migrate:
         migrate_upgrade(settings.resolved_database_url)
+    application = create_app(settings)
+    if not settings.accept_lost_secrets:
+        try:
+            runtime = application.state.ragprism
+            check_secrets_readable(runtime.db, runtime.keyring)
+        except KeyringError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
     uvicorn.run(
-        create_app(settings),
+        application,
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",

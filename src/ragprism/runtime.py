@@ -14,6 +14,7 @@ from ragprism.db import Database
 from ragprism.retrieval import ChunkStore, make_store
 from ragprism.security.host_policy import HostPolicy
 from ragprism.security.keyring import Keyring
+from ragprism.services.accounts.key_rotation import check_secrets_readable
 from ragprism.services.accounts.login_guard import FailureWindow, HashingSlots, LoginGuard
 from ragprism.services.knowledge.parse_worker import ParseWorker
 from ragprism.services.models.model_settings import ModelSettingsService
@@ -100,7 +101,10 @@ class Runtime:
         )
 
     def start(self) -> None:
-        """Start the background work (the tracing engine)."""
+        """Start the background work (the tracing engine), after checking that the master
+        key reads the stored secrets (``KeyringError`` otherwise)."""
+        if not self.settings.accept_lost_secrets:
+            check_secrets_readable(self.db, self.keyring)
         self.tracing.start()
         if self.parse_worker is None:
             self.parse_worker = ParseWorker(

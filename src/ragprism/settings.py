@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         description="The built web app served at `/`; default web/dist of the source tree.",
     )
 
+    accept_lost_secrets: bool = Field(
+        default=False,
+        description="Start although stored secrets cannot be decrypted with the master key "
+        "(tenants re-enter them); without it the server refuses to start.",
+    )
     register_enabled: bool = Field(default=True, description="Allow POST /v1/user/register.")
     login_token_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=60, description="Lifetime of a web login token."

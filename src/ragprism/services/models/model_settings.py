@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ragprism.errors import DataError, InvalidArgument, NotFound
+from ragprism.errors import DataError, InvalidArgument, NotFound, OperatingError
 from ragprism.llm import registry
 from ragprism.llm.base import (
     ChatModel,
@@ -33,7 +33,7 @@ from ragprism.llm.pricing import FREE, ModelPrice, check_price, price_of
 from ragprism.models import Tenant
 from ragprism.models.llm import TenantLlm
 from ragprism.security.host_policy import HostPolicy, guarded_transport
-from ragprism.security.keyring import Keyring
+from ragprism.security.keyring import Keyring, KeyringError
 from ragprism.services.accounts.accounts import Principal
 
 ModelType = Literal["chat", "embedding", "rerank", "image2text", "speech2text"]
@@ -338,7 +338,13 @@ class ModelSettingsService:
         if row is None:
             model = _builders()[kind](registry.BUILTIN, name, None, None)
         else:
-            key = self.keyring.decrypt(row.api_key_enc) if row.api_key_enc else None
+            try:
+                key = self.keyring.decrypt(row.api_key_enc) if row.api_key_enc else None
+            except KeyringError:
+                raise OperatingError(
+                    f"the stored API key of model {resolved} cannot be decrypted with the "
+                    "server's master key; add the model again with its key"
+                ) from None
             model = _builders()[kind](
                 registry.OPENAI_COMPATIBLE, name, row.api_base, key, **self._connection_options()
             )

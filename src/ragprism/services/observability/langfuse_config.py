@@ -20,7 +20,7 @@ from ragprism.errors import DataError, InvalidArgument, RagprismError, UpstreamU
 from ragprism.models import TenantLangfuse
 from ragprism.repositories import langfuse as repo
 from ragprism.security.host_policy import HostPolicy, HostRefused, normalise_host
-from ragprism.security.keyring import Keyring
+from ragprism.security.keyring import Keyring, KeyringError
 from ragprism.security.tokens import mask_secret
 from ragprism.services.accounts.accounts import Principal
 from ragprism.services.observability.langfuse_validation import (
@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 NO_RECORD = "Have not record any Langfuse keys."
 _ENVIRONMENT = re.compile(r"^(?!langfuse)[a-z0-9_-]{1,40}$")
 MAX_KEY_LENGTH = 255
+UNDECRYPTABLE = (
+    "The stored secret key cannot be decrypted with the server's master key (was it lost?): "
+    "no trace is sent. Enter the keys again."
+)
 
 
 class LangfuseOptions(BaseModel):
@@ -244,7 +248,13 @@ class LangfuseConfigService:
                 raise InvalidArgument(
                     "secret_key: enter the secret key again when changing the host"
                 )
-            secret = self.keyring.decrypt(existing.secret_key_enc)
+            try:
+                secret = self.keyring.decrypt(existing.secret_key_enc)
+            except KeyringError:
+                raise InvalidArgument(
+                    "secret_key: the stored secret cannot be decrypted with the server's "
+                    "master key; enter the secret key again"
+                ) from None
         for name, value in (("secret_key", secret), ("public_key", public)):
             if len(value) > MAX_KEY_LENGTH or any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in value):
                 raise InvalidArgument(
@@ -303,10 +313,14 @@ class LangfuseConfigService:
             "update_time": _ms(row.update_time),
         }
         if with_status:
+            validation, message = row.validation_status, row.validation_message
+            if not self.keyring.can_decrypt(row.secret_key_enc):
+                # Never "valid" while nothing can be sent: the master key was lost.
+                validation, message = "undecryptable", UNDECRYPTABLE
             data["status"] = {
-                "validation": row.validation_status,
+                "validation": validation,
                 "validated_at": row.validated_at.isoformat() if row.validated_at else None,
-                "message": row.validation_message,
+                "message": message,
                 "exporter": (
                     self.exporter_status(row.tenant_id)
                     if self.exporter_status is not None
@@ -323,9 +337,12 @@ class LangfuseConfigService:
             if row is None:
                 return None
             version = row.version
-            credentials = LangfuseCredentials(
-                row.public_key, self.keyring.decrypt(row.secret_key_enc), row.host
-            )
+            try:
+                secret = self.keyring.decrypt(row.secret_key_enc)
+            except KeyringError:
+                self._record(db, tenant_id, version, "undecryptable", UNDECRYPTABLE, None)
+                return "undecryptable"
+            credentials = LangfuseCredentials(row.public_key, secret, row.host)
         status, message, project = "valid", None, None
         try:
             project = validate_credentials(credentials, self.policy, self.timeout)
