@@ -20,6 +20,7 @@ from ragprism.services.knowledge.parse_worker import ParseWorker
 from ragprism.services.models.model_settings import ModelSettingsService
 from ragprism.services.observability.langfuse_config import LangfuseConfigService, Revalidator
 from ragprism.services.observability.trace_destinations import DatabaseDestinations
+from ragprism.services.tenant_slots import TenantSlots
 from ragprism.settings import Settings
 from ragprism.tracing import ExportStatsRegistry, TracingEngine
 
@@ -89,13 +90,20 @@ class Runtime:
             timeout=settings.langfuse_validate_timeout,
             stats=stats,
             allow_http=settings.langfuse_allow_http,
+            validation_slots=TenantSlots(
+                settings.langfuse_validations_per_tenant, "Langfuse key validations"
+            ),
             on_change=tracing.invalidate,
             exporter_status=tracing.health,
         )
         langfuse.revalidator = Revalidator(
             db, langfuse, timedelta(seconds=settings.langfuse_revalidate_seconds)
         )
-        models = ModelSettingsService(keyring=keyring, policy=policy)
+        models = ModelSettingsService(
+            keyring=keyring,
+            policy=policy,
+            call_slots=TenantSlots(settings.provider_calls_per_tenant, "model provider calls"),
+        )
         return cls(
             settings, db, keyring, stats, langfuse, tracing, models, make_login_guard(settings)
         )

@@ -107,6 +107,18 @@ class Settings(BaseSettings):
     langfuse_validate_timeout: float = Field(
         default=5.0, gt=0, le=60, description="Seconds allowed for the credential check."
     )
+    langfuse_validations_per_tenant: int = Field(
+        default=2,
+        ge=0,
+        description="Concurrent Langfuse key checks per tenant; more get code 103 at once "
+        "(0: no limit).",
+    )
+    provider_calls_per_tenant: int = Field(
+        default=8,
+        ge=0,
+        description="Concurrent requests to model providers per tenant (verification, chat, "
+        "embedding, …); more get code 103 at once (0: no limit).",
+    )
     langfuse_revalidate_seconds: int = Field(
         default=300, ge=0, description="Minimum seconds between background re-validations."
     )

@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ragprism.errors import DataError, InvalidArgument, NotFound, OperatingError
@@ -35,6 +36,7 @@ from ragprism.models.llm import TenantLlm
 from ragprism.security.host_policy import HostPolicy, guarded_transport
 from ragprism.security.keyring import Keyring, KeyringError
 from ragprism.services.accounts.accounts import Principal
+from ragprism.services.tenant_slots import LimitedTransport, TenantSlots
 
 ModelType = Literal["chat", "embedding", "rerank", "image2text", "speech2text"]
 MODEL_TYPES: tuple[ModelType, ...] = ("chat", "embedding", "rerank", "image2text", "speech2text")
@@ -154,6 +156,9 @@ class ModelSettingsService:
 
     keyring: Keyring
     policy: HostPolicy
+    # Concurrent provider requests per tenant (verification and use): a hanging provider
+    # must not hold every server thread.
+    call_slots: TenantSlots = field(default_factory=lambda: TenantSlots(0, "model calls"))
     cache_size: int = 256
     _cache: OrderedDict[tuple[str, ...], Any] = field(default_factory=OrderedDict)
     # id(model) -> (model, its price) for every cached model; the model is kept to tell a
@@ -203,34 +208,49 @@ class ModelSettingsService:
         input_price = check_price("input_price", input_price)
         output_price = check_price("output_price", output_price)
         if verify:
-            self._verify(model_type, name, base, key)
-        row = session.scalars(
-            select(TenantLlm).where(
-                TenantLlm.tenant_id == principal.tenant_id,
-                TenantLlm.llm_factory == factory,
-                TenantLlm.llm_name == name,
-                TenantLlm.model_type == model_type,
-            )
-        ).first()
+            self._verify(principal.tenant_id, model_type, name, base, key)
+        identity = {
+            "tenant_id": principal.tenant_id,
+            "llm_factory": factory,
+            "llm_name": name,
+            "model_type": model_type,
+        }
+        values = {
+            "api_base": base,
+            "api_key_enc": self.keyring.encrypt(key) if key else None,
+            "max_tokens": max_tokens or 8192,
+            "input_price": input_price,
+            "output_price": output_price,
+        }
+        row = self._find(session, identity)
         if row is None:
-            row = TenantLlm(
-                tenant_id=principal.tenant_id,
-                llm_factory=factory,
-                llm_name=name,
-                model_type=model_type,
-            )
-            session.add(row)
-        row.api_base = base
-        row.api_key_enc = self.keyring.encrypt(key) if key else None
-        row.max_tokens = max_tokens or 8192
-        row.input_price, row.output_price = input_price, output_price
+            try:
+                with session.begin_nested():
+                    row = TenantLlm(**identity, **values)
+                    session.add(row)
+            except IntegrityError:
+                # The same model was added concurrently: replace that row's settings.
+                row = self._find(session, identity)
+                if row is None:
+                    raise
+        for column, value in values.items():
+            setattr(row, column, value)
         session.flush()
         return row
 
-    def _verify(self, model_type: ModelType, name: str, base: str, key: str | None) -> None:
-        model = _builders()[model_type](
-            registry.OPENAI_COMPATIBLE, name, base, key, **self._connection_options(verify=True)
-        )
+    @staticmethod
+    def _find(session: Session, identity: dict[str, str]) -> TenantLlm | None:
+        return session.scalars(
+            select(TenantLlm).where(
+                *(getattr(TenantLlm, column) == value for column, value in identity.items())
+            )
+        ).first()
+
+    def _verify(
+        self, tenant_id: str, model_type: ModelType, name: str, base: str, key: str | None
+    ) -> None:
+        options = self._connection_options(tenant_id, verify=True)
+        model = _builders()[model_type](registry.OPENAI_COMPATIBLE, name, base, key, **options)
         try:
             if model_type == "chat":
                 model.chat([{"role": "user", "content": "Say OK."}], max_tokens=4)
@@ -242,8 +262,9 @@ class ModelSettingsService:
         finally:
             model.close()
 
-    def _connection_options(self, *, verify: bool = False) -> dict[str, Any]:
-        options: dict[str, Any] = {"transport": guarded_transport(self.policy)}
+    def _connection_options(self, tenant_id: str, *, verify: bool = False) -> dict[str, Any]:
+        transport = LimitedTransport(guarded_transport(self.policy), self.call_slots, tenant_id)
+        options: dict[str, Any] = {"transport": transport}
         if verify:
             options.update(timeout=15.0)
         return options
@@ -346,7 +367,11 @@ class ModelSettingsService:
                     "server's master key; add the model again with its key"
                 ) from None
             model = _builders()[kind](
-                registry.OPENAI_COMPATIBLE, name, row.api_base, key, **self._connection_options()
+                registry.OPENAI_COMPATIBLE,
+                name,
+                row.api_base,
+                key,
+                **self._connection_options(tenant_id),
             )
         price = FREE if row is None else price_of(row.input_price, row.output_price)
         with self._lock:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 from sqlalchemy import event, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ragprism.db import Database, utcnow
@@ -30,6 +31,7 @@ from ragprism.services.observability.langfuse_validation import (
     NotLangfuse,
     validate_credentials,
 )
+from ragprism.services.tenant_slots import TenantSlots
 from ragprism.tracing import ExportStatsRegistry
 from ragprism.tracing.redaction import REDACTORS, validate_redactors
 
@@ -156,6 +158,10 @@ class LangfuseConfigService:
     stats: ExportStatsRegistry
     # Whether a non-loopback ``http://`` host is accepted (its secret would cross in clear).
     allow_http: bool = False
+    # Concurrent credential checks per tenant: a hanging host must not hold every thread.
+    validation_slots: TenantSlots = field(
+        default_factory=lambda: TenantSlots(0, "Langfuse key validations")
+    )
     revalidator: Revalidator | None = None
     # The tracing engine's hooks, passed in so this service needs no OpenTelemetry:
     # ``on_change(tenant_id)`` once a write is committed, so tracing follows at once;
@@ -175,25 +181,43 @@ class LangfuseConfigService:
         # Leave the read transaction before the network call: no lock or snapshot is held
         # while Langfuse is being asked.
         session.commit()
-        project = validate_credentials(credentials, self.policy, self.timeout)
+        with self.validation_slots.slot(principal.tenant_id):
+            project = validate_credentials(credentials, self.policy, self.timeout)
+        values: dict[str, Any] = {
+            "public_key": credentials.public_key,
+            "secret_key_enc": self.keyring.encrypt(credentials.secret_key),
+            "secret_key_masked": mask_secret(credentials.secret_key),
+            "host": credentials.host,
+            "project_id": project.id,
+            "project_name": project.name,
+            "options": options.model_dump(),
+            "validated_at": utcnow(),
+            "validation_status": "valid",
+            "validation_message": None,
+        }
         row = repo.get(session, principal.tenant_id, for_update=True)
         if row is None:
-            row = TenantLangfuse(tenant_id=principal.tenant_id, version=0)
-            session.add(row)
-        row.public_key = credentials.public_key
-        row.secret_key_enc = self.keyring.encrypt(credentials.secret_key)
-        row.secret_key_masked = mask_secret(credentials.secret_key)
-        row.host = credentials.host
-        row.project_id = project.id
-        row.project_name = project.name
-        row.options = options.model_dump()
-        row.version = (row.version or 0) + 1
-        row.validated_at = utcnow()
-        row.validation_status = "valid"
-        row.validation_message = None
+            row = TenantLangfuse(tenant_id=principal.tenant_id, version=1, **values)
+            try:
+                with session.begin_nested():
+                    session.add(row)
+            except IntegrityError:
+                # A concurrent first save of this tenant inserted meanwhile: update that one.
+                row = repo.get(session, principal.tenant_id, for_update=True)
+                if row is None:
+                    raise
+                self._apply(row, values)
+        else:
+            self._apply(row, values)
         session.flush()
         self._notify_after_commit(session, principal.tenant_id)
         return self.view(row)
+
+    @staticmethod
+    def _apply(row: TenantLangfuse, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.version = (row.version or 0) + 1
 
     def _refuse_cleartext(self, host: str) -> None:
         """``http://`` sends the secret key in clear: only to loopback, unless allowed."""
