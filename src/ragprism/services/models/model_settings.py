@@ -35,6 +35,7 @@ from ragprism.models import Tenant
 from ragprism.models.llm import TenantLlm
 from ragprism.security.host_policy import HostPolicy, guarded_transport
 from ragprism.security.keyring import Keyring, KeyringError
+from ragprism.services.accounts import audit
 from ragprism.services.accounts.accounts import Principal
 from ragprism.services.tenant_slots import LimitedTransport, TenantSlots
 
@@ -100,6 +101,18 @@ def masked_api_base(base: str | None) -> str | None:
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _audited(row: TenantLlm) -> dict[str, Any]:
+    """What the audit log shows of a model: no key, and the base URL masked."""
+    return {
+        "model_type": row.model_type,
+        "api_base": masked_api_base(row.api_base),
+        "has_api_key": row.api_key_enc is not None,
+        "max_tokens": row.max_tokens,
+        "input_price": row.input_price,
+        "output_price": row.output_price,
+    }
 
 
 def builtin_kind(name: str) -> ModelType | None:
@@ -223,6 +236,7 @@ class ModelSettingsService:
             "output_price": output_price,
         }
         row = self._find(session, identity)
+        before = _audited(row) if row is not None else {}
         if row is None:
             try:
                 with session.begin_nested():
@@ -236,6 +250,11 @@ class ModelSettingsService:
         for column, value in values.items():
             setattr(row, column, value)
         session.flush()
+        changes = audit.diff(before, _audited(row))
+        if key:
+            changes["api_key"] = "replaced"
+        action = "model.update" if before else "model.add"
+        audit.record(session, principal, action, f"{name}@{factory}", changes)
         return row
 
     @staticmethod
@@ -292,6 +311,7 @@ class ModelSettingsService:
         )
         if not result.rowcount:  # type: ignore[attr-defined]
             raise NotFound(f"model {llm_name}@{factory} not found")
+        audit.record(session, principal, "model.delete", f"{llm_name.strip()}@{factory}")
 
     # -- defaults --------------------------------------------------------------------------
     def set_defaults(

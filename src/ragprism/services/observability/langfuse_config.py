@@ -23,6 +23,7 @@ from ragprism.repositories import langfuse as repo
 from ragprism.security.host_policy import HostPolicy, HostRefused, normalise_host
 from ragprism.security.keyring import Keyring, KeyringError
 from ragprism.security.tokens import mask_secret
+from ragprism.services.accounts import audit
 from ragprism.services.accounts.accounts import Principal
 from ragprism.services.observability.langfuse_validation import (
     InvalidLangfuseKeys,
@@ -178,6 +179,10 @@ class LangfuseConfigService:
         existing = repo.get(session, principal.tenant_id)
         credentials, options = self._parse(body, existing)
         self._refuse_cleartext(credentials.host)
+        before = _audited(existing) if existing is not None else {}
+        secret_kept = existing is not None and (body.secret_key or "").strip() == (
+            existing.secret_key_masked
+        )
         # Leave the read transaction before the network call: no lock or snapshot is held
         # while Langfuse is being asked.
         session.commit()
@@ -210,6 +215,15 @@ class LangfuseConfigService:
         else:
             self._apply(row, values)
         session.flush()
+        changes = audit.diff(before, _audited(row))
+        changes["secret_key"] = "kept" if secret_kept else "replaced"
+        audit.record(
+            session,
+            principal,
+            "langfuse.create" if not before else "langfuse.update",
+            "",
+            changes,
+        )
         self._notify_after_commit(session, principal.tenant_id)
         return self.view(row)
 
@@ -305,8 +319,11 @@ class LangfuseConfigService:
     def delete(self, session: Session, principal: Principal) -> bool:
         """Delete the tenant's configuration; False if there was none."""
         principal.require_manager()
+        existing = repo.get(session, principal.tenant_id)
+        before = _audited(existing) if existing is not None else {}
         gone = repo.delete_for_tenant(session, principal.tenant_id) > 0
         if gone:
+            audit.record(session, principal, "langfuse.delete", before.get("host", ""), before)
             self.stats.forget(principal.tenant_id)
             self._notify_after_commit(session, principal.tenant_id)
         return gone
@@ -401,6 +418,17 @@ class LangfuseConfigService:
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
+
+
+def _audited(row: TenantLangfuse) -> dict[str, Any]:
+    """What the audit log shows of a configuration: everything but the secret."""
+    return {
+        "public_key": row.public_key,
+        "host": row.host,
+        "project_id": row.project_id,
+        "project_name": row.project_name,
+        **LangfuseOptions.model_validate(row.options or {}).model_dump(),
+    }
 
 
 def _ms(value: datetime | None) -> int | None:
