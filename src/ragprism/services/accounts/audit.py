@@ -8,16 +8,29 @@ a mask of it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from ragprism.errors import InvalidArgument
-from ragprism.models import AuditEvent
+from ragprism.models import AuditEvent, User
 from ragprism.repositories import audit as repo
 
-if TYPE_CHECKING:  # accounts records member changes here: no import cycle at run time
-    from ragprism.services.accounts.accounts import Principal
+
+class Principal(Protocol):
+    """Who acts (``accounts.Principal``; a protocol, since accounts records here too)."""
+
+    @property
+    def user(self) -> User: ...
+
+    @property
+    def tenant_id(self) -> str: ...
+
+    @property
+    def via_api_key(self) -> bool: ...
+
+    def require_manager(self) -> None: ...
+
 
 MAX_PAGE_SIZE = 200
 
