@@ -73,7 +73,12 @@ class LiveServer:
         tmp = Path(self._tmp.name)
         port = free_port()
         env = {key: value for key, value in os.environ.items() if not key.startswith("RAGPRISM_")}
-        env.update(RAGPRISM_DATA_DIR=str(tmp / "data"), RAGPRISM_LANGFUSE_DEFAULT_HOST="")
+        env.update(
+            RAGPRISM_DATA_DIR=str(tmp / "data"),
+            RAGPRISM_LANGFUSE_DEFAULT_HOST="",
+            # The test servers listen on loopback, which the default host policy refuses.
+            RAGPRISM_LANGFUSE_HOST_POLICY="any",
+        )
         env.update({f"RAGPRISM_{key.upper()}": value for key, value in settings.items()})
         cli = Path(sys.executable).with_name("ragprism")
         self.log_path = tmp / "server.log"

@@ -50,7 +50,12 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_dir = log_dir
         env = {key: value for key, value in os.environ.items() if not key.startswith("RAGPRISM_")}
-        env.update(RAGPRISM_DATA_DIR=str(data_dir), RAGPRISM_LANGFUSE_DEFAULT_HOST="")
+        env.update(
+            RAGPRISM_DATA_DIR=str(data_dir),
+            RAGPRISM_LANGFUSE_DEFAULT_HOST="",
+            # The fake Langfuse listens on loopback, which the default host policy refuses.
+            RAGPRISM_LANGFUSE_HOST_POLICY="any",
+        )
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
         self.runs = 0

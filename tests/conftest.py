@@ -133,6 +133,8 @@ def settings(tmp_path: Path, database: Database) -> Settings:
         master_key=MASTER_KEY,
         langfuse_validate_timeout=1.0,
         langfuse_default_host="",
+        # The test servers listen on loopback, which the default policy refuses.
+        langfuse_host_policy=["any"],
     )
 
 

@@ -11,8 +11,10 @@ from rich.console import Console
 from ragprism.db import Database
 from ragprism.db.migrate import upgrade as migrate_upgrade
 from ragprism.errors import RagprismError
+from ragprism.security.file_modes import protect_data_dir, restrict_new_files
 from ragprism.security.keyring import KeyringError
 from ragprism.services.accounts import accounts, key_rotation
+from ragprism.services.accounts.key_rotation import check_secrets_readable
 from ragprism.settings import get_settings
 
 app = typer.Typer(help="ragprism: multi-tenant RAG server with per-tenant Langfuse tracing.")
@@ -22,6 +24,14 @@ keys_app = typer.Typer(help="Manage the master key that encrypts stored secrets.
 app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+
+
+@app.callback()
+def _owner_only_files() -> None:
+    """Every command: files it creates (database, spool, key) are readable by its user only."""
+    restrict_new_files()
+
+
 console = Console(stderr=True)
 
 
@@ -40,10 +50,19 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    protect_data_dir(settings.data_dir)
     if migrate:
         migrate_upgrade(settings.resolved_database_url)
+    application = create_app(settings)
+    if not settings.accept_lost_secrets:
+        try:
+            runtime = application.state.ragprism
+            check_secrets_readable(runtime.db, runtime.keyring)
+        except KeyringError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
     uvicorn.run(
-        create_app(settings),
+        application,
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",

@@ -65,6 +65,17 @@ class UpstreamUnavailable(RagprismError):
     code = RetCode.CONNECTION_ERROR
 
 
+class TooManyRequests(RagprismError):
+    """A limit was reached; the client may retry after ``retry_after`` seconds (HTTP 429)."""
+
+    code = RetCode.OPERATING_ERROR
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class PermissionDenied(RagprismError):
     """The caller is authenticated but its role does not allow this."""
 

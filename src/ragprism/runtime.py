@@ -14,10 +14,13 @@ from ragprism.db import Database
 from ragprism.retrieval import ChunkStore, make_store
 from ragprism.security.host_policy import HostPolicy
 from ragprism.security.keyring import Keyring
+from ragprism.services.accounts.key_rotation import check_secrets_readable
+from ragprism.services.accounts.login_guard import FailureWindow, HashingSlots, LoginGuard
 from ragprism.services.knowledge.parse_worker import ParseWorker
 from ragprism.services.models.model_settings import ModelSettingsService
 from ragprism.services.observability.langfuse_config import LangfuseConfigService, Revalidator
 from ragprism.services.observability.trace_destinations import DatabaseDestinations
+from ragprism.services.tenant_slots import TenantSlots
 from ragprism.settings import Settings
 from ragprism.tracing import ExportStatsRegistry, TracingEngine
 
@@ -25,6 +28,16 @@ from ragprism.tracing import ExportStatsRegistry, TracingEngine
 def make_keyring(settings: Settings) -> Keyring:
     """The keyring the settings describe (env keys win over the key file)."""
     return Keyring(settings.master_key, None if settings.master_key else settings.resolved_key_file)
+
+
+def make_login_guard(settings: Settings) -> LoginGuard:
+    """The login limits the settings describe."""
+    window = settings.login_failure_window_seconds
+    return LoginGuard(
+        per_account=FailureWindow(settings.login_max_failures_per_account, window),
+        per_address=FailureWindow(settings.login_max_failures_per_address, window),
+        slots=HashingSlots(settings.password_hash_concurrency, settings.password_hash_wait_seconds),
+    )
 
 
 @dataclass
@@ -36,6 +49,7 @@ class Runtime:
     langfuse: LangfuseConfigService
     tracing: TracingEngine
     models: ModelSettingsService
+    login_guard: LoginGuard
     # The chunk store is made on first use: it needs the migrated schema.
     _store: ChunkStore | None = field(default=None, repr=False)
     _store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -54,7 +68,7 @@ class Runtime:
         db = db or Database(settings.resolved_database_url)
         keyring = make_keyring(settings)
         stats = ExportStatsRegistry()
-        policy = HostPolicy.from_setting(settings.langfuse_host_policy)
+        policy = HostPolicy.from_setting(settings.langfuse_host_policy, settings.host_allowlist)
         tracing = TracingEngine(
             source=DatabaseDestinations(db, keyring),
             stats=stats,
@@ -75,17 +89,30 @@ class Runtime:
             default_host=settings.langfuse_default_host,
             timeout=settings.langfuse_validate_timeout,
             stats=stats,
+            allow_http=settings.langfuse_allow_http,
+            validation_slots=TenantSlots(
+                settings.langfuse_validations_per_tenant, "Langfuse key validations"
+            ),
             on_change=tracing.invalidate,
             exporter_status=tracing.health,
         )
         langfuse.revalidator = Revalidator(
             db, langfuse, timedelta(seconds=settings.langfuse_revalidate_seconds)
         )
-        models = ModelSettingsService(keyring=keyring, policy=policy)
-        return cls(settings, db, keyring, stats, langfuse, tracing, models)
+        models = ModelSettingsService(
+            keyring=keyring,
+            policy=policy,
+            call_slots=TenantSlots(settings.provider_calls_per_tenant, "model provider calls"),
+        )
+        return cls(
+            settings, db, keyring, stats, langfuse, tracing, models, make_login_guard(settings)
+        )
 
     def start(self) -> None:
-        """Start the background work (the tracing engine)."""
+        """Start the background work (the tracing engine), after checking that the master
+        key reads the stored secrets (``KeyringError`` otherwise)."""
+        if not self.settings.accept_lost_secrets:
+            check_secrets_readable(self.db, self.keyring)
         self.tracing.start()
         if self.parse_worker is None:
             self.parse_worker = ParseWorker(

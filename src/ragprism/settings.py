@@ -44,9 +44,41 @@ class Settings(BaseSettings):
         description="The built web app served at `/`; default web/dist of the source tree.",
     )
 
+    accept_lost_secrets: bool = Field(
+        default=False,
+        description="Start although stored secrets cannot be decrypted with the master key "
+        "(tenants re-enter them); without it the server refuses to start.",
+    )
     register_enabled: bool = Field(default=True, description="Allow POST /v1/user/register.")
     login_token_ttl_seconds: int = Field(
         default=7 * 24 * 3600, ge=60, description="Lifetime of a web login token."
+    )
+    login_max_failures_per_account: int = Field(
+        default=10,
+        ge=0,
+        description="Failed logins an account may take within the window before further "
+        "attempts get HTTP 429 (0: no limit).",
+    )
+    login_max_failures_per_address: int = Field(
+        default=50,
+        ge=0,
+        description="Failed logins one client address may make within the window before "
+        "further attempts get HTTP 429 (0: no limit).",
+    )
+    login_failure_window_seconds: float = Field(
+        default=900.0, gt=0, description="The sliding window of the login failure limits."
+    )
+    password_hash_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Password hashes (login, registration) computed at once; each Argon2 "
+        "hash takes 64 MiB.",
+    )
+    password_hash_wait_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a login waits for a hashing slot before it gets HTTP 429.",
     )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest JSON request body accepted."
@@ -57,11 +89,35 @@ class Settings(BaseSettings):
         description="Host used when a configuration omits `host`; empty makes it required.",
     )
     langfuse_host_policy: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["any"],
-        description="`any` (default), `no-private`, or a comma-separated allowlist of host names.",
+        default_factory=lambda: ["no-private"],
+        description="Which hosts tenants may make the server call, for Langfuse hosts and "
+        "model providers' base URLs alike: `no-private` (default), `any`, or a comma-separated "
+        "allowlist of host names.",
+    )
+    host_allowlist: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names let through although they resolve to private or loopback "
+        "addresses (a local Langfuse or model server), under `no-private`.",
+    )
+    langfuse_allow_http: bool = Field(
+        default=False,
+        description="Accept `http://` Langfuse hosts that are not loopback (the secret key "
+        "then crosses the network in clear).",
     )
     langfuse_validate_timeout: float = Field(
         default=5.0, gt=0, le=60, description="Seconds allowed for the credential check."
+    )
+    langfuse_validations_per_tenant: int = Field(
+        default=2,
+        ge=0,
+        description="Concurrent Langfuse key checks per tenant; more get code 103 at once "
+        "(0: no limit).",
+    )
+    provider_calls_per_tenant: int = Field(
+        default=8,
+        ge=0,
+        description="Concurrent requests to model providers per tenant (verification, chat, "
+        "embedding, …); more get code 103 at once (0: no limit).",
     )
     langfuse_revalidate_seconds: int = Field(
         default=300, ge=0, description="Minimum seconds between background re-validations."
@@ -144,7 +200,15 @@ class Settings(BaseSettings):
     @classmethod
     def _split_policy(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip().lower() for part in value.split(",") if part.strip()] or ["any"]
+            parts = [part.strip().lower() for part in value.split(",") if part.strip()]
+            return parts or ["no-private"]
+        return value
+
+    @field_validator("host_allowlist", mode="before")
+    @classmethod
+    def _split_allowlist(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
         return value
 
     @property

@@ -21,7 +21,7 @@ def fail_fast_models(state: Runtime, monkeypatch: pytest.MonkeyPatch, timeout: f
     monkeypatch.setattr(
         state.models,
         "_connection_options",
-        lambda verify=False: {"timeout": timeout, "retry": RetryPolicy(attempts=1)},
+        lambda tenant_id, verify=False: {"timeout": timeout, "retry": RetryPolicy(attempts=1)},
     )
 
 

@@ -174,3 +174,70 @@ def test_a_nested_field_of_the_wrong_type_is_named(client: TestClient, accounts:
     ).json()
     assert body["code"] == 101
     assert "parser_config" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "/api/v1/datasets",
+            '{"name": "kb", "parser_config": {"delimiter": "\\ud800"}}',
+            "parser_config.delimiter",
+        ),
+        (
+            "/api/v1/datasets/0123456789abcdef0123456789abcdef/documents/"
+            "0123456789abcdef0123456789abcdef",
+            '{"meta_fields": {"author": "x\\udfff"}}',
+            "meta_fields.author",
+        ),
+        (
+            "/api/v1/chat/completions",
+            '{"messages": [{"role": "user", "content": [{"type": "text", "text": "\\udc00"}]}]}',
+            "messages[0].content[0].text",
+        ),
+    ],
+)
+def test_a_lone_surrogate_is_refused_and_nothing_is_stored(
+    client: TestClient, accounts: Accounts, path: str, body: str, field: str
+) -> None:
+    headers = {**accounts.user("surrogate@example.com"), "Content-Type": "application/json"}
+    method = "PUT" if "/documents/" in path else "POST"
+    response = client.request(method, path, content=body.encode(), headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {
+        "code": 101,
+        "message": f"{field}: invalid Unicode (a lone UTF-16 surrogate)",
+        "data": None,
+    }
+    listed = client.get("/api/v1/datasets", headers=headers).json()
+    assert listed["code"] == 0, listed
+    assert listed["data"] == []
+    # A surrogate *pair* is valid Unicode (an emoji) and passes.
+    fine = '{"name": "kb", "description": "\\ud83d\\ude00"}'
+    created = client.post("/api/v1/datasets", content=fine.encode(), headers=headers).json()
+    assert created["code"] == 0, created
+    assert created["data"]["description"] == "\U0001f600"
+
+
+@pytest.mark.parametrize(
+    "path", [REGISTER, "/api/v1/datasets", "/api/v1/chats/0123456789abcdef0123456789abcdef"]
+)
+def test_a_multipart_label_gets_the_upload_limit_only_on_upload_routes(
+    client: TestClient, state: Runtime, path: str
+) -> None:
+    # Labelling a 2 MiB body multipart must not lift the 1 MiB limit of other routes.
+    body = b"x" * (2 * LIMIT)
+    headers = {"Content-Type": "multipart/form-data; boundary=zzz"}
+    response = client.post(path, content=body, headers=headers)
+    assert response.status_code == 413
+    assert response.json() == TOO_LARGE
+    assert user_count(state) == 0
+
+
+def test_upload_routes_keep_the_upload_limit(client: TestClient, accounts: Accounts) -> None:
+    headers = accounts.user("uploader@example.com")
+    dataset = client.post("/api/v1/datasets", json={"name": "big"}, headers=headers).json()
+    url = f"/api/v1/datasets/{dataset['data']['id']}/documents"
+    big = {"file": ("big.txt", b"word " * (LIMIT // 2), "text/plain")}  # 2.5 MiB of text
+    uploaded = client.post(url, files=big, headers=headers).json()
+    assert uploaded["code"] == 0, uploaded

@@ -527,3 +527,16 @@ def test_control_characters_are_refused(
     result = save(client, owner, body)
     assert result["code"] == 101, result
     assert field in result["message"]
+
+
+def test_cleartext_http_host_is_refused_unless_loopback(
+    client: TestClient, owner: dict[str, str], fake_langfuse: FakeLangfuse
+) -> None:
+    body = fresh_keys(fake_langfuse)
+    body["host"] = "http://192.0.2.1"  # not loopback: the secret would cross in clear
+    result = save(client, owner, body)
+    assert result["code"] == 101, result
+    assert "host" in result["message"]
+    assert "in clear" in result["message"]
+    assert fake_langfuse.port  # a loopback http:// host is fine (the test server)
+    assert save(client, owner, fresh_keys(fake_langfuse))["code"] == 0

@@ -9,8 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ragprism.api.app import create_app
+from ragprism.db import Database
 from ragprism.models import TenantLlm
 from ragprism.runtime import Runtime
+from ragprism.settings import Settings
 from tests.conftest import Accounts
 from tests.support.openai_server import FakeOpenAI
 
@@ -108,9 +111,15 @@ def test_defaults_resolve_to_working_models(
         ({"llm_factory": "Builtin"}, 101, "built-in"),
         ({"model_type": "video"}, 101, "model_type"),
         ({"llm_name": "a@b"}, 101, "llm_name"),
-        ({"api_base": "ftp://example.com"}, 101, "base_url"),
+        ({"api_base": "ftp://example.com"}, 101, "api_base"),
         ({"api_base": "http://169.254.169.254/v1"}, 101, "link-local"),
         ({"api_key": "sk-wrong"}, 102, "API key"),
+        ({"api_key": "sk-clé-ключ"}, 101, "api_key: at most 1024 printable ASCII"),
+        ({"api_base": "http://user:sk-secret@127.0.0.1:1/v1"}, 101, "credentials"),
+        ({"api_base": "http://127.0.0.1:1/v1?api_key=sk-secret"}, 101, "api_key"),
+        ({"api_base": "file:///etc/passwd", "verify": False}, 101, "http://"),
+        ({"api_base": "gopher://127.0.0.1:70/", "verify": False}, 101, "api_base"),
+        ({"api_key": "sk-\u00e9t\u00e9", "verify": False}, 101, "ASCII"),
     ],
 )
 def test_bad_models_are_refused(
@@ -125,6 +134,7 @@ def test_bad_models_are_refused(
     assert result["code"] == code, result
     assert fragment in result["message"]
     assert "sk-wrong" not in result["message"]
+    assert "sk-secret" not in result["message"]
     assert client.get("/v1/llm/my_llms", headers=owner).json()["data"].keys() == {"Builtin"}
 
 
@@ -173,3 +183,48 @@ def test_delete_and_isolation(
     assert client.post("/v1/llm/delete_llm", json=body, headers=stranger).json()["code"] == 102
     assert client.post("/v1/llm/delete_llm", json=body, headers=owner).json()["code"] == 0
     assert client.post("/v1/llm/delete_llm", json=body, headers=owner).json()["code"] == 102
+
+
+def test_default_policy_refuses_a_provider_on_loopback(
+    settings: Settings, database: Database, fake_openai: FakeOpenAI
+) -> None:
+    # The default host policy governs providers' base URLs too (an open-registration
+    # server must not become a proxy to internal services); an operator allowlist opens it.
+    strict = settings.model_copy(update={"langfuse_host_policy": ["no-private"]})
+    state = Runtime.build(strict, database)
+    with TestClient(create_app(state=state)) as client:
+        headers = Accounts(client).user("strict-models@example.com")
+        result = add(client, headers, fake_openai)
+        assert result["code"] == 101, result
+        assert "private or loopback" in result["message"]
+        assert fake_openai.request_count() == 0
+    state.close()
+    allowed = strict.model_copy(update={"host_allowlist": ["127.0.0.1"]})
+    state = Runtime.build(allowed, database)
+    with TestClient(create_app(state=state)) as client:
+        headers = Accounts(client).login("strict-models@example.com")
+        assert add(client, headers, fake_openai)["code"] == 0
+    state.close()
+
+
+def test_my_llms_masks_credentials_of_a_stored_api_base(
+    client: TestClient, owner: dict[str, str], state: Runtime
+) -> None:
+    # A row stored before api_base was checked: members must not see what it carries.
+    tenant_id = client.get("/v1/user/info", headers=owner).json()["data"]["tenant_id"]
+    with state.db.session() as session:
+        session.add(
+            TenantLlm(
+                tenant_id=tenant_id,
+                llm_factory="OpenAI-API-Compatible",
+                llm_name="legacy",
+                model_type="chat",
+                api_base="https://bob:hunter2@llm.example.com/v1?api-version=1&key=sk-leak",
+                max_tokens=8192,
+            )
+        )
+    listed = client.get("/v1/llm/my_llms", headers=owner)
+    assert "hunter2" not in listed.text
+    assert "sk-leak" not in listed.text
+    (model,) = listed.json()["data"]["OpenAI-API-Compatible"]["llm"]
+    assert model["api_base"] == "https://***@llm.example.com/v1?api-version=1&key=***"

@@ -27,7 +27,12 @@ def live_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A migrated server on a fresh data directory: (base URL, data directory)."""
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("RAGPRISM_")}
-    env.update(RAGPRISM_DATA_DIR=str(tmp_path / "data"), RAGPRISM_LANGFUSE_DEFAULT_HOST="")
+    env.update(
+        RAGPRISM_DATA_DIR=str(tmp_path / "data"),
+        RAGPRISM_LANGFUSE_DEFAULT_HOST="",
+        # The test servers listen on loopback, which the default host policy refuses.
+        RAGPRISM_LANGFUSE_HOST_POLICY="any",
+    )
     cli = Path(sys.executable).with_name("ragprism")
     log_path = tmp_path / "server.log"
     log = log_path.open("wb")

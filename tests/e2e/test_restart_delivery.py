@@ -54,7 +54,12 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.tmp_path = tmp_path
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAGPRISM_")}
-        env.update(RAGPRISM_DATA_DIR=str(tmp_path / "data"), RAGPRISM_LANGFUSE_DEFAULT_HOST="")
+        env.update(
+            RAGPRISM_DATA_DIR=str(tmp_path / "data"),
+            RAGPRISM_LANGFUSE_DEFAULT_HOST="",
+            # The test servers listen on loopback, which the default host policy refuses.
+            RAGPRISM_LANGFUSE_HOST_POLICY="any",
+        )
         env.update({f"RAGPRISM_{key.upper()}": value for key, value in settings.items()})
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None

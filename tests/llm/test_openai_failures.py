@@ -319,3 +319,16 @@ def test_the_api_key_never_appears_in_errors_or_logs(
     assert API_KEY not in caplog.text
     assert API_KEY not in repr(chat._http)
     assert API_KEY not in repr(ProviderEndpoint(fake.url, API_KEY))
+
+
+def test_a_body_that_is_not_an_api_error_is_never_echoed(
+    chat: OpenAICompatibleChat, fake: FakeOpenAI
+) -> None:
+    # A base URL pointing at some internal service: its page must not reach the tenant.
+    page = "internal-admin-console secret=hunter2 " * 10
+    fake.status(400, page)
+    with pytest.raises(DataError) as caught:
+        chat.chat(QUESTION)
+    assert "HTTP 400" in caught.value.message
+    assert "internal-admin-console" not in caught.value.message
+    assert "hunter2" not in caught.value.message

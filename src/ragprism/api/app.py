@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ragprism import __version__
-from ragprism.api import errors, web_app
+from ragprism.api import access_log, errors, web_app
 from ragprism.api.body_limit import BodyLimitMiddleware
 from ragprism.api.routes import (
     audio,
@@ -28,6 +28,7 @@ from ragprism.api.routes import (
     usage,
     user,
 )
+from ragprism.api.unicode_body import LoneSurrogateMiddleware
 from ragprism.runtime import Runtime
 from ragprism.settings import Settings, get_settings
 
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None, state: Runtime | None = None) -
     )
     app.state.ragprism = app_state
     errors.install(app)
+    access_log.install()
+    # Added first, so it runs inside the body limit: it only ever sees bounded bodies.
+    app.add_middleware(LoneSurrogateMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

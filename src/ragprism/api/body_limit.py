@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,13 +26,25 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, too_large_message(max_bytes), headers={"Connection": "close"})
 
 
+# The routes that take file uploads: only there may a multipart body be larger.
+UPLOAD_ROUTES = (
+    ("POST", re.compile(r"^/api/v1/datasets/[^/]+/documents/?$")),
+    ("POST", re.compile(r"^/api/v1/chat/audio/transcription/?$")),
+)
+
+
+def is_upload(method: str, path: str) -> bool:
+    """Whether ``method path`` is a file-upload route."""
+    return any(method == want and pattern.match(path) for want, pattern in UPLOAD_ROUTES)
+
+
 class BodyLimitMiddleware:
     """Pure ASGI middleware: answers 413 with an envelope before the route sees the body."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        # File uploads (multipart bodies) may be larger than JSON bodies.
+        # File uploads (multipart bodies to an upload route) may be larger than JSON bodies.
         self.max_upload_bytes = max(max_upload_bytes or max_bytes, max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -40,7 +53,10 @@ class BodyLimitMiddleware:
             return
         headers = dict(scope.get("headers", []))
         content_type = headers.get(b"content-type", b"").lower()
-        limit = self.max_upload_bytes if content_type.startswith(b"multipart/") else self.max_bytes
+        upload = content_type.startswith(b"multipart/") and is_upload(
+            scope.get("method", ""), scope.get("path", "")
+        )
+        limit = self.max_upload_bytes if upload else self.max_bytes
         declared = headers.get(b"content-length")
         if declared is not None:
             try:

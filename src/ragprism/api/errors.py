@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ragprism.api.envelope import failure
-from ragprism.errors import RagprismError, RetCode
+from ragprism.errors import RagprismError, RetCode, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RagprismError)
     async def _domain(_: Request, exc: RagprismError) -> JSONResponse:
-        return failure(exc.code, exc.message, exc.http_status)
+        response = failure(exc.code, exc.message, exc.http_status)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ragprism.models import ApiToken, User, UserTenant
+from ragprism.models import ApiToken, AuditEvent, User, UserTenant
 
 
 def times(create: datetime, update: datetime) -> dict[str, Any]:
@@ -42,6 +42,20 @@ def api_token_json(token: ApiToken, plaintext: str | None = None) -> dict[str, A
         "source": token.source,
         "beta": None,
         **times(token.create_time, token.update_time),
+    }
+
+
+def audit_event_json(event: AuditEvent) -> dict[str, Any]:
+    """An audit log entry: who, when, what changed."""
+    return {
+        "id": event.id,
+        "action": event.action,
+        "target": event.target,
+        "changes": event.changes,
+        "actor": {"id": event.actor_id, "email": event.actor_email},
+        "via_api_key": event.via_api_key,
+        "create_time": int(event.create_time.timestamp() * 1000),
+        "create_date": event.create_time.strftime("%Y-%m-%d %H:%M:%S"),
     }
 
 

@@ -7,7 +7,8 @@ error whose message names the base URL and never the API key:
 
 * timeout, connection failure, 5xx (after retries) -> ``UpstreamUnavailable`` (105)
 * 401/403 -> ``DataError("invalid API key for <base_url>")`` (102)
-* other 4xx -> ``DataError`` with the provider's own message (102)
+* other 4xx -> ``DataError`` with the message of the provider's JSON error (102); a
+  body that is not a JSON error is never echoed
 * a body that is not the expected JSON -> ``DataError("unexpected response from ...")``
 
 Azure-style base URLs (``.../deployments/<name>?api-version=...``) work: the query is
@@ -45,7 +46,7 @@ _RETRY_ERRORS = (
     httpx.ReadError,
     httpx.WriteError,
 )
-_MESSAGE_LIMIT = 300
+_MESSAGE_LIMIT = 200
 
 
 @cache
@@ -303,11 +304,11 @@ class OpenAIHTTPClient:
             elif isinstance(error, str):
                 message = error
             message = message or payload.get("message") or payload.get("detail")
-        elif isinstance(payload, str):
-            message = payload
-        if message is None:
+        # Only a JSON error's own message string is shown: a body that is not an API error
+        # (an internal service's page behind a mistyped base URL) is never echoed.
+        if not isinstance(message, str):
             return ""
-        text = message if isinstance(message, str) else json.dumps(message)
+        text = message
         return self._scrub(" ".join(text.split()))[:_MESSAGE_LIMIT]
 
     def _describe(self, exc: Exception) -> str:

@@ -1,6 +1,7 @@
 """ORM models. Importing this package registers every table on ``Base.metadata``."""
 
 from ragprism.models.answer_record import AnswerRecord, UsageDay
+from ragprism.models.audit import AuditEvent
 from ragprism.models.chat import Chat, ChatMessage, ChatSession
 from ragprism.models.dataset import (
     Chunk,
@@ -19,6 +20,7 @@ from ragprism.models.user import Role, Tenant, User, UserTenant
 __all__ = [
     "AnswerRecord",
     "ApiToken",
+    "AuditEvent",
     "Chat",
     "ChatMessage",
     "ChatSession",

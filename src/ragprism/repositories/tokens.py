@@ -36,16 +36,20 @@ def list_api_tokens(session: Session, tenant_id: str) -> list[ApiToken]:
 
 def delete_api_token(
     session: Session, tenant_id: str, token_hash: str, handle: str, creator_id: str | None = None
-) -> int:
-    """Delete the tenant's key whose digest, id or masked form is given (only one created by
-    ``creator_id`` when given); returns rows gone."""
-    stmt = delete(ApiToken).where(
+) -> list[ApiToken]:
+    """Delete the tenant's keys whose digest, id or masked form is given (only those created
+    by ``creator_id`` when given); returns the keys gone."""
+    query = select(ApiToken).where(
         ApiToken.tenant_id == tenant_id,
         or_(ApiToken.token_hash == token_hash, ApiToken.id == handle, ApiToken.masked == handle),
     )
     if creator_id is not None:
-        stmt = stmt.where(ApiToken.user_id == creator_id)
-    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+        query = query.where(ApiToken.user_id == creator_id)
+    rows = list(session.scalars(query))
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    return rows
 
 
 def delete_member_api_tokens(session: Session, tenant_id: str, user_id: str) -> None:

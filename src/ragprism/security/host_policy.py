@@ -1,4 +1,5 @@
-"""Screening of tenant-supplied Langfuse hosts (SSRF guard, SPEC §3.2).
+"""Screening of tenant-supplied hosts: Langfuse hosts and model providers' base URLs
+(SSRF guard, SPEC §3.2).
 
 A host URL is first normalised, then every address its name resolves to is checked
 against the operator's policy. Link-local and cloud-metadata addresses are always refused.
@@ -64,38 +65,124 @@ def normalise_host(raw: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), "", ""))
 
 
+# IPv4 ranges that are not globally reachable (IANA special-purpose registry). Python
+# 3.11's ``is_global`` misses some (192.0.0.8, for one), so the table is spelled out.
+_NON_GLOBAL_V4 = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/3",
+    )
+)
+# The two globally reachable exceptions inside 192.0.0.0/24 (PCP and TURN anycast).
+_GLOBAL_V4 = {ipaddress.ip_address("192.0.0.9"), ipaddress.ip_address("192.0.0.10")}
+_NON_GLOBAL_V6 = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "::/96",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
+        "3fff::/20",
+        "5f00::/16",
+    )
+)
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(addr: IPAddress) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address ``addr`` carries: IPv4-mapped, IPv4-translated, IPv4-compatible,
+    6to4, Teredo (server and client) and NAT64 (well-known and local-use prefixes)."""
+    if isinstance(addr, ipaddress.IPv4Address):
+        return []
+    value = int(addr)
+    low32 = ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    found: list[ipaddress.IPv4Address] = []
+    if addr.ipv4_mapped is not None:
+        found.append(addr.ipv4_mapped)
+    if value >> 32 == 0xFFFF0000:  # ::ffff:0:a.b.c.d, IPv4-translated (RFC 2765)
+        found.append(low32)
+    if value >> 32 == 0 and value > 1:  # ::a.b.c.d, IPv4-compatible (deprecated)
+        found.append(low32)
+    if addr.sixtofour is not None:
+        found.append(addr.sixtofour)
+    if addr.teredo is not None:
+        found.extend(addr.teredo)
+    if any(addr in net for net in _NAT64):
+        found.append(low32)
+    return found
+
+
+def _is_public(addr: IPAddress) -> bool:
+    if isinstance(addr, ipaddress.IPv4Address):
+        if addr in _GLOBAL_V4:
+            return True
+        return not any(addr in net for net in _NON_GLOBAL_V4)
+    return addr.is_global and not any(addr in net for net in _NON_GLOBAL_V6)
+
+
 def address_refusal(addr: IPAddress, *, allow_private: bool) -> str | None:
-    """Why ``addr`` may not be contacted, or None if it may."""
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
-    if addr in _METADATA or addr.is_link_local:
-        return f"{addr} is a link-local or cloud metadata address"
-    if addr.is_unspecified or addr.is_multicast:
+    """Why ``addr`` may not be contacted, or None if it may.
+
+    An IPv6 address that embeds an IPv4 address is judged by what it embeds as well, so no
+    spelling (``::ffff:``, ``::``, 6to4, Teredo, NAT64) smuggles a refused address through.
+    """
+    embedded = embedded_ipv4(addr)
+    for view in (addr, *embedded):
+        if view in _METADATA or view.is_link_local:
+            return f"{addr} is a link-local or cloud metadata address"
+    if any(view.is_unspecified or view.is_multicast for view in (addr, *embedded)):
         return f"{addr} is not a unicast address"
-    if not allow_private and (addr.is_private or addr.is_loopback or addr.is_reserved):
-        return f"{addr} is a private or loopback address, refused by the host policy"
+    if allow_private:
+        return None
+    # With an embedded IPv4 address, that address says where the traffic really goes.
+    judged: list[IPAddress] = [*embedded] if embedded else [addr]
+    if not all(_is_public(view) for view in judged):
+        return f"{addr} is a private or loopback (not public) address, refused by the host policy"
     return None
 
 
 @dataclass(frozen=True)
 class HostPolicy:
-    """Which Langfuse hosts tenants may configure.
+    """Which hosts tenants may make the server call (Langfuse hosts, model providers).
 
-    ``mode`` is ``any`` (private and loopback allowed), ``no-private`` (public addresses
-    only) or ``allowlist`` (only the named hosts; ``*.example.com`` matches subdomains).
+    ``mode`` is ``no-private`` (public addresses only, the default), ``any`` (private and
+    loopback allowed) or ``allowlist`` (only the named hosts). Under ``no-private``,
+    ``allowlist`` names the hosts the operator lets through although they are private (a
+    local Langfuse or model server). ``*.example.com`` matches subdomains. Link-local and
+    cloud-metadata addresses are refused under every policy.
     """
 
     mode: str = "any"
     allowlist: tuple[str, ...] = ()
 
     @classmethod
-    def from_setting(cls, entries: Iterable[str]) -> HostPolicy:
+    def from_setting(
+        cls, entries: Iterable[str], private_allowlist: Iterable[str] = ()
+    ) -> HostPolicy:
         items = tuple(entry.strip().lower() for entry in entries if entry.strip())
-        if not items or items[0] == "any":
+        extra = tuple(entry.strip().lower() for entry in private_allowlist if entry.strip())
+        if items and items[0] == "any":
             return cls("any")
-        if items[0] == "no-private":
-            return cls("no-private")
-        return cls("allowlist", items)
+        if not items or items[0] == "no-private":
+            return cls("no-private", extra)
+        return cls("allowlist", items + extra)
 
     def _name_allowed(self, hostname: str) -> bool:
         for entry in self.allowlist:
@@ -108,17 +195,19 @@ class HostPolicy:
     def resolve(self, hostname: str, port: int) -> list[str]:
         """The checked addresses of ``hostname``; raises ``HostRefused``."""
         hostname = hostname.lower().strip("[]")
-        if self.mode == "allowlist" and not self._name_allowed(hostname):
-            raise HostRefused(f"host {hostname} is not in the server's Langfuse host allowlist")
+        named = self._name_allowed(hostname)
+        if self.mode == "allowlist" and not named:
+            raise HostRefused(f"host {hostname} is not in the server's host allowlist")
         try:
             infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise HostRefused(f"host {hostname} cannot be resolved: {exc}") from None
+        allow_private = self.mode != "no-private" or named
         addresses: list[str] = []
         for info in infos:
             raw_addr = str(info[4][0]).split("%", 1)[0]
             addr = ipaddress.ip_address(raw_addr)
-            reason = address_refusal(addr, allow_private=self.mode != "no-private")
+            reason = address_refusal(addr, allow_private=allow_private)
             if reason:
                 raise HostRefused(f"host {hostname} refused: {reason}")
             if raw_addr not in addresses:
@@ -126,6 +215,18 @@ class HostPolicy:
         if not addresses:
             raise HostRefused(f"host {hostname} has no address")
         return addresses
+
+    def is_loopback(self, url: str) -> bool:
+        """Whether every address the host of ``url`` resolves to is a loopback address."""
+        parts = urlsplit(url)
+        try:
+            infos = socket.getaddrinfo(parts.hostname or "", parts.port or 80)
+        except (socket.gaierror, UnicodeError):
+            return False
+        addrs = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+        return bool(addrs) and all(
+            addr.is_loopback or any(v.is_loopback for v in embedded_ipv4(addr)) for addr in addrs
+        )
 
     def check_url(self, url: str) -> None:
         """Resolve and check the host of a normalised URL; raises ``HostRefused``."""

@@ -66,6 +66,8 @@ class Keyring:
         self._key_file = key_file
         self._lock = threading.Lock()
         self._file_stamp: tuple[int, int, int] | None = None
+        # Whether this keyring made the key file (none existed): see check_secrets_readable.
+        self.created_key_file = False
         self._primary, self._fernet = self._load()
 
     @property
@@ -83,6 +85,7 @@ class Keyring:
             assert self._key_file is not None
             if not self._key_file.exists():
                 write_key_file(self._key_file, [Fernet.generate_key().decode()])
+                self.created_key_file = True
             self._file_stamp = _stamp(self._key_file)
             keys = _parse_keys(self._key_file.read_text(), f"key file {self._key_file}")
         return keys[0], MultiFernet(keys)
@@ -113,6 +116,14 @@ class Keyring:
             if self._refresh_if_changed():
                 return self.decrypt(token)
             raise KeyringError("a stored secret cannot be decrypted with the master key") from None
+
+    def can_decrypt(self, token: str) -> bool:
+        """Whether ``token`` decrypts with any key (never raises)."""
+        try:
+            self.decrypt(token)
+        except KeyringError:
+            return False
+        return True
 
     def rotate_token(self, token: str) -> str:
         """``token`` re-encrypted under the newest key."""

@@ -16,6 +16,7 @@ from ragprism.services.models.model_settings import (
     DEFAULT_COLUMNS,
     FACTORIES,
     MODEL_TYPES,
+    masked_api_base,
 )
 
 router = APIRouter(tags=["models"])
@@ -113,7 +114,7 @@ def my_llms(principal: CurrentPrincipal, session: SessionDep, state: StateDep) -
             {
                 "type": row.model_type,
                 "name": row.llm_name,
-                "api_base": row.api_base,
+                "api_base": masked_api_base(row.api_base),
                 "has_api_key": row.api_key_enc is not None,
                 "used_token": row.used_tokens,
                 "max_tokens": row.max_tokens,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from sqlalchemy import text
 
 from ragprism import __version__
 from ragprism.api.deps import CurrentPrincipal, SessionDep
 from ragprism.api.envelope import ok
-from ragprism.api.serialize import api_token_json
-from ragprism.services.accounts import api_keys
+from ragprism.api.serialize import api_token_json, audit_event_json
+from ragprism.services.accounts import api_keys, audit
 
 router = APIRouter(prefix="/v1/system", tags=["system"])
 
@@ -36,6 +36,18 @@ def delete_token(
     """Delete an API key, named by the key itself, its id or its masked form."""
     api_keys.delete(session, principal, token)
     return ok(True)
+
+
+@router.get("/audit_log")
+def audit_log(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=audit.MAX_PAGE_SIZE)] = 50,
+) -> dict[str, Any]:
+    """Configuration changes of the tenant, newest first (owners and admins only)."""
+    events, total = audit.list_events(session, principal, page, page_size)
+    return ok({"total": total, "events": [audit_event_json(event) for event in events]})
 
 
 @router.get("/version")

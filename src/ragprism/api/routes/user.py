@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
@@ -34,17 +34,21 @@ def register(body: RegisterIn, session: SessionDep, state: StateDep) -> dict[str
     """Create a user and the tenant it owns."""
     if not state.settings.register_enabled:
         raise OperatingError("User registration is disabled on this server.")
-    user = accounts.create_user(session, body.email, body.password, body.nickname)
+    user = state.login_guard.create_user(session, body.email, body.password, body.nickname)
     return ok(user_json(user), f"{user.nickname}, welcome aboard!")
 
 
 @router.post("/login")
 def login(
-    body: LoginIn, session: SessionDep, state: StateDep, response: Response
+    body: LoginIn, session: SessionDep, state: StateDep, request: Request, response: Response
 ) -> dict[str, Any]:
-    """Exchange e-mail and password for a login token (also in the Authorization header)."""
-    user, token = accounts.login(
-        session, body.email, body.password, state.settings.login_token_ttl_seconds
+    """Exchange e-mail and password for a login token (also in the Authorization header).
+
+    Too many failures for the account or the client address get HTTP 429 with
+    ``Retry-After``."""
+    address = request.client.host if request.client else "unknown"
+    user, token = state.login_guard.login(
+        session, body.email, body.password, state.settings.login_token_ttl_seconds, address
     )
     response.headers["Authorization"] = token
     response.headers["Access-Control-Expose-Headers"] = "Authorization"

@@ -26,6 +26,7 @@ from ragprism.repositories import accounts as repo
 from ragprism.repositories import tokens as token_repo
 from ragprism.security.passwords import hash_password, verify_password
 from ragprism.security.tokens import API_KEY_PREFIX, digest, new_login_token
+from ragprism.services.accounts import audit
 
 # Control characters are refused everywhere: PostgreSQL cannot store NUL in text columns.
 _EMAIL = re.compile(
@@ -223,6 +224,14 @@ def invite(
     )
     session.add(link)
     session.flush()
+    audit.record(
+        session,
+        principal,
+        "member.invite",
+        user.email,
+        {"user_id": user.id, "role": wanted.value},
+        tenant_id=tenant_id,
+    )
     return link, user
 
 
@@ -242,6 +251,15 @@ def remove_member(session: Session, principal: Principal, tenant_id: str, user_i
     # The member's keys acted with their role here: they go with the membership.
     token_repo.delete_member_api_tokens(session, tenant_id, user_id)
     session.delete(target)
+    member = repo.get_user(session, user_id)
+    audit.record(
+        session,
+        principal,
+        "member.leave" if user_id == principal.user.id else "member.remove",
+        member.email if member else user_id,
+        {"user_id": user_id, "role": target.role},
+        tenant_id=tenant_id,
+    )
 
 
 def change_role(
@@ -260,6 +278,16 @@ def change_role(
         raise PermissionDenied("Only the tenant's owner may change members' roles.")
     if Role(target.role) is Role.OWNER:
         raise OperatingError("The owner's role cannot be changed.")
+    before = target.role
     target.role = role
     session.flush()
+    if before != role:
+        audit.record(
+            session,
+            principal,
+            "member.role",
+            user.email,
+            {"user_id": user.id, "role": {"from": before, "to": role}},
+            tenant_id=tenant_id,
+        )
     return target, user

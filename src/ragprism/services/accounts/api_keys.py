@@ -8,6 +8,7 @@ from ragprism.errors import InvalidArgument, NotFound
 from ragprism.models import ApiToken
 from ragprism.repositories import tokens as repo
 from ragprism.security.tokens import API_KEY_PREFIX, digest, mask_secret, new_api_key
+from ragprism.services.accounts import audit
 from ragprism.services.accounts.accounts import Principal
 
 
@@ -22,6 +23,7 @@ def create(session: Session, principal: Principal) -> tuple[ApiToken, str]:
     )
     session.add(row)
     session.flush()
+    audit.record(session, principal, "api_key.create", row.masked, {"id": row.id})
     return row, token
 
 
@@ -36,15 +38,16 @@ def delete(session: Session, principal: Principal, handle: str) -> None:
     if not handle or len(handle) > 512:
         raise InvalidArgument("token: required")
     # A handle no key can have (PostgreSQL cannot even compare text holding NUL) is absent.
-    if (
-        not handle.isprintable()
-        or repo.delete_api_token(
-            session,
-            principal.tenant_id,
-            digest(handle),
-            handle,
-            None if principal.role.can_manage else principal.user.id,
-        )
-        == 0
-    ):
+    if not handle.isprintable():
         raise NotFound("API key not found.")
+    gone = repo.delete_api_token(
+        session,
+        principal.tenant_id,
+        digest(handle),
+        handle,
+        None if principal.role.can_manage else principal.user.id,
+    )
+    if not gone:
+        raise NotFound("API key not found.")
+    for row in gone:
+        audit.record(session, principal, "api_key.delete", row.masked, {"id": row.id})

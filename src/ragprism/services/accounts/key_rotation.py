@@ -13,6 +13,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ragprism.db import Database
 from ragprism.errors import OperatingError
@@ -99,3 +100,36 @@ def prune(settings: Settings, database: Database) -> int:
         )
     write_key_file(key_file, keys[:1])
     return len(keys) - 1
+
+
+def unreadable_secrets(database: Database, keyring: Keyring) -> tuple[int, int]:
+    """(stored secrets the keyring cannot decrypt, stored secrets)."""
+    try:
+        rows = _ciphertexts(database)
+    except SQLAlchemyError:  # not migrated yet: no secrets either
+        return 0, 0
+    unreadable = sum(1 for *_, value in rows if not keyring.can_decrypt(value))
+    return unreadable, len(rows)
+
+
+def check_secrets_readable(database: Database, keyring: Keyring) -> None:
+    """Refuse to run with a master key that cannot read the stored secrets.
+
+    A lost key file would otherwise be replaced by a new key silently: traces stop, models
+    fail, and status still says all is well. The key file this process just created, if
+    any, is removed again so that restoring the old one is a plain copy.
+    """
+    unreadable, total = unreadable_secrets(database, keyring)
+    if not unreadable:
+        return
+    where = f"the key file {keyring.key_file}" if keyring.key_file else "RAGPRISM_MASTER_KEY"
+    created = ""
+    if keyring.created_key_file and keyring.key_file is not None:
+        keyring.key_file.unlink(missing_ok=True)
+        created = " (the key file was missing; no new one was kept)"
+    raise KeyringError(
+        f"{unreadable} of {total} stored secrets cannot be decrypted with {where}{created}. "
+        "Restore the master key (RAGPRISM_MASTER_KEY or RAGPRISM_MASTER_KEY_FILE), or start "
+        "with RAGPRISM_ACCEPT_LOST_SECRETS=true to run anyway: tenants must then enter "
+        "their Langfuse and model provider keys again."
+    )

@@ -14,11 +14,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ragprism.errors import DataError, InvalidArgument, NotFound
+from ragprism.errors import DataError, InvalidArgument, NotFound, OperatingError
 from ragprism.llm import registry
 from ragprism.llm.base import (
     ChatModel,
@@ -32,8 +34,10 @@ from ragprism.llm.pricing import FREE, ModelPrice, check_price, price_of
 from ragprism.models import Tenant
 from ragprism.models.llm import TenantLlm
 from ragprism.security.host_policy import HostPolicy, guarded_transport
-from ragprism.security.keyring import Keyring
+from ragprism.security.keyring import Keyring, KeyringError
+from ragprism.services.accounts import audit
 from ragprism.services.accounts.accounts import Principal
+from ragprism.services.tenant_slots import LimitedTransport, TenantSlots
 
 ModelType = Literal["chat", "embedding", "rerank", "image2text", "speech2text"]
 MODEL_TYPES: tuple[ModelType, ...] = ("chat", "embedding", "rerank", "image2text", "speech2text")
@@ -59,6 +63,56 @@ DEFAULT_COLUMNS: dict[ModelType, str] = {
     "speech2text": "asr_id",
 }
 M = TypeVar("M")
+
+
+_ASCII_KEY = re.compile(r"[\x21-\x7e]+")
+_SECRET_PARAM = re.compile(r"key|token|secret|sig|pass|auth", re.IGNORECASE)
+
+
+def check_api_base(base: str) -> None:
+    """Refuse a base URL that is not plain http(s), or that carries credentials (which
+    would be shown to every member and stored unencrypted: the key goes in ``api_key``)."""
+    if not base.isprintable() or any(ch.isspace() for ch in base) or len(base) > 512:
+        raise InvalidArgument("api_base: at most 512 printable characters, no spaces")
+    try:
+        parts = urlsplit(base)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        raise InvalidArgument(f"api_base: not a valid URL: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidArgument("api_base: must be an absolute http:// or https:// URL")
+    if "@" in parts.netloc:
+        raise InvalidArgument("api_base: must not contain credentials; put the key in api_key")
+    if any(_SECRET_PARAM.search(name) for name, _ in parse_qsl(parts.query)):
+        raise InvalidArgument("api_base: must not carry a key in its query; use api_key")
+
+
+def masked_api_base(base: str | None) -> str | None:
+    """``base`` as members may see it: credentials and key-like query values masked (rows
+    stored before ``check_api_base`` existed may hold them)."""
+    if not base:
+        return base
+    parts = urlsplit(base)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    query = "&".join(
+        f"{name}={'***' if _SECRET_PARAM.search(name) else value}"
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _audited(row: TenantLlm) -> dict[str, Any]:
+    """What the audit log shows of a model: no key, and the base URL masked."""
+    return {
+        "model_type": row.model_type,
+        "api_base": masked_api_base(row.api_base),
+        "has_api_key": row.api_key_enc is not None,
+        "max_tokens": row.max_tokens,
+        "input_price": row.input_price,
+        "output_price": row.output_price,
+    }
 
 
 def builtin_kind(name: str) -> ModelType | None:
@@ -115,6 +169,9 @@ class ModelSettingsService:
 
     keyring: Keyring
     policy: HostPolicy
+    # Concurrent provider requests per tenant (verification and use): a hanging provider
+    # must not hold every server thread.
+    call_slots: TenantSlots = field(default_factory=lambda: TenantSlots(0, "model calls"))
     cache_size: int = 256
     _cache: OrderedDict[tuple[str, ...], Any] = field(default_factory=OrderedDict)
     # id(model) -> (model, its price) for every cached model; the model is kept to tell a
@@ -155,40 +212,64 @@ class ModelSettingsService:
         base = (api_base or "").strip() or FACTORIES[factory]
         if not base:
             raise InvalidArgument(f"api_base: required for {factory}")
+        check_api_base(base)
         key = (api_key or "").strip() or None
-        if key is not None and (len(key) > 1024 or not key.isprintable()):
-            raise InvalidArgument("api_key: at most 1024 printable characters")
+        # It travels in an HTTP header, which carries ASCII only: anything else would fail
+        # on every later use of the model.
+        if key is not None and (len(key) > 1024 or not _ASCII_KEY.fullmatch(key)):
+            raise InvalidArgument("api_key: at most 1024 printable ASCII characters")
         input_price = check_price("input_price", input_price)
         output_price = check_price("output_price", output_price)
         if verify:
-            self._verify(model_type, name, base, key)
-        row = session.scalars(
-            select(TenantLlm).where(
-                TenantLlm.tenant_id == principal.tenant_id,
-                TenantLlm.llm_factory == factory,
-                TenantLlm.llm_name == name,
-                TenantLlm.model_type == model_type,
-            )
-        ).first()
+            self._verify(principal.tenant_id, model_type, name, base, key)
+        identity = {
+            "tenant_id": principal.tenant_id,
+            "llm_factory": factory,
+            "llm_name": name,
+            "model_type": model_type,
+        }
+        values = {
+            "api_base": base,
+            "api_key_enc": self.keyring.encrypt(key) if key else None,
+            "max_tokens": max_tokens or 8192,
+            "input_price": input_price,
+            "output_price": output_price,
+        }
+        row = self._find(session, identity)
+        before = _audited(row) if row is not None else {}
         if row is None:
-            row = TenantLlm(
-                tenant_id=principal.tenant_id,
-                llm_factory=factory,
-                llm_name=name,
-                model_type=model_type,
-            )
-            session.add(row)
-        row.api_base = base
-        row.api_key_enc = self.keyring.encrypt(key) if key else None
-        row.max_tokens = max_tokens or 8192
-        row.input_price, row.output_price = input_price, output_price
+            try:
+                with session.begin_nested():
+                    row = TenantLlm(**identity, **values)
+                    session.add(row)
+            except IntegrityError:
+                # The same model was added concurrently: replace that row's settings.
+                row = self._find(session, identity)
+                if row is None:
+                    raise
+        for column, value in values.items():
+            setattr(row, column, value)
         session.flush()
+        changes = audit.diff(before, _audited(row))
+        if key:
+            changes["api_key"] = "replaced"
+        action = "model.update" if before else "model.add"
+        audit.record(session, principal, action, f"{name}@{factory}", changes)
         return row
 
-    def _verify(self, model_type: ModelType, name: str, base: str, key: str | None) -> None:
-        model = _builders()[model_type](
-            registry.OPENAI_COMPATIBLE, name, base, key, **self._connection_options(verify=True)
-        )
+    @staticmethod
+    def _find(session: Session, identity: dict[str, str]) -> TenantLlm | None:
+        return session.scalars(
+            select(TenantLlm).where(
+                *(getattr(TenantLlm, column) == value for column, value in identity.items())
+            )
+        ).first()
+
+    def _verify(
+        self, tenant_id: str, model_type: ModelType, name: str, base: str, key: str | None
+    ) -> None:
+        options = self._connection_options(tenant_id, verify=True)
+        model = _builders()[model_type](registry.OPENAI_COMPATIBLE, name, base, key, **options)
         try:
             if model_type == "chat":
                 model.chat([{"role": "user", "content": "Say OK."}], max_tokens=4)
@@ -200,8 +281,9 @@ class ModelSettingsService:
         finally:
             model.close()
 
-    def _connection_options(self, *, verify: bool = False) -> dict[str, Any]:
-        options: dict[str, Any] = {"transport": guarded_transport(self.policy)}
+    def _connection_options(self, tenant_id: str, *, verify: bool = False) -> dict[str, Any]:
+        transport = LimitedTransport(guarded_transport(self.policy), self.call_slots, tenant_id)
+        options: dict[str, Any] = {"transport": transport}
         if verify:
             options.update(timeout=15.0)
         return options
@@ -229,6 +311,7 @@ class ModelSettingsService:
         )
         if not result.rowcount:  # type: ignore[attr-defined]
             raise NotFound(f"model {llm_name}@{factory} not found")
+        audit.record(session, principal, "model.delete", f"{llm_name.strip()}@{factory}")
 
     # -- defaults --------------------------------------------------------------------------
     def set_defaults(
@@ -296,9 +379,19 @@ class ModelSettingsService:
         if row is None:
             model = _builders()[kind](registry.BUILTIN, name, None, None)
         else:
-            key = self.keyring.decrypt(row.api_key_enc) if row.api_key_enc else None
+            try:
+                key = self.keyring.decrypt(row.api_key_enc) if row.api_key_enc else None
+            except KeyringError:
+                raise OperatingError(
+                    f"the stored API key of model {resolved} cannot be decrypted with the "
+                    "server's master key; add the model again with its key"
+                ) from None
             model = _builders()[kind](
-                registry.OPENAI_COMPATIBLE, name, row.api_base, key, **self._connection_options()
+                registry.OPENAI_COMPATIBLE,
+                name,
+                row.api_base,
+                key,
+                **self._connection_options(tenant_id),
             )
         price = FREE if row is None else price_of(row.input_price, row.output_price)
         with self._lock:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 from sqlalchemy import event, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ragprism.db import Database, utcnow
@@ -20,8 +21,9 @@ from ragprism.errors import DataError, InvalidArgument, RagprismError, UpstreamU
 from ragprism.models import TenantLangfuse
 from ragprism.repositories import langfuse as repo
 from ragprism.security.host_policy import HostPolicy, HostRefused, normalise_host
-from ragprism.security.keyring import Keyring
+from ragprism.security.keyring import Keyring, KeyringError
 from ragprism.security.tokens import mask_secret
+from ragprism.services.accounts import audit
 from ragprism.services.accounts.accounts import Principal
 from ragprism.services.observability.langfuse_validation import (
     InvalidLangfuseKeys,
@@ -30,6 +32,7 @@ from ragprism.services.observability.langfuse_validation import (
     NotLangfuse,
     validate_credentials,
 )
+from ragprism.services.tenant_slots import TenantSlots
 from ragprism.tracing import ExportStatsRegistry
 from ragprism.tracing.redaction import REDACTORS, validate_redactors
 
@@ -38,6 +41,10 @@ log = logging.getLogger(__name__)
 NO_RECORD = "Have not record any Langfuse keys."
 _ENVIRONMENT = re.compile(r"^(?!langfuse)[a-z0-9_-]{1,40}$")
 MAX_KEY_LENGTH = 255
+UNDECRYPTABLE = (
+    "The stored secret key cannot be decrypted with the server's master key (was it lost?): "
+    "no trace is sent. Enter the keys again."
+)
 
 
 class LangfuseOptions(BaseModel):
@@ -150,6 +157,12 @@ class LangfuseConfigService:
     default_host: str
     timeout: float
     stats: ExportStatsRegistry
+    # Whether a non-loopback ``http://`` host is accepted (its secret would cross in clear).
+    allow_http: bool = False
+    # Concurrent credential checks per tenant: a hanging host must not hold every thread.
+    validation_slots: TenantSlots = field(
+        default_factory=lambda: TenantSlots(0, "Langfuse key validations")
+    )
     revalidator: Revalidator | None = None
     # The tracing engine's hooks, passed in so this service needs no OpenTelemetry:
     # ``on_change(tenant_id)`` once a write is committed, so tracing follows at once;
@@ -165,28 +178,72 @@ class LangfuseConfigService:
         principal.require_manager()
         existing = repo.get(session, principal.tenant_id)
         credentials, options = self._parse(body, existing)
+        self._refuse_cleartext(credentials.host)
+        before = _audited(existing) if existing is not None else {}
+        secret_kept = existing is not None and (body.secret_key or "").strip() == (
+            existing.secret_key_masked
+        )
         # Leave the read transaction before the network call: no lock or snapshot is held
         # while Langfuse is being asked.
         session.commit()
-        project = validate_credentials(credentials, self.policy, self.timeout)
+        with self.validation_slots.slot(principal.tenant_id):
+            project = validate_credentials(credentials, self.policy, self.timeout)
+        values: dict[str, Any] = {
+            "public_key": credentials.public_key,
+            "secret_key_enc": self.keyring.encrypt(credentials.secret_key),
+            "secret_key_masked": mask_secret(credentials.secret_key),
+            "host": credentials.host,
+            "project_id": project.id,
+            "project_name": project.name,
+            "options": options.model_dump(),
+            "validated_at": utcnow(),
+            "validation_status": "valid",
+            "validation_message": None,
+        }
         row = repo.get(session, principal.tenant_id, for_update=True)
         if row is None:
-            row = TenantLangfuse(tenant_id=principal.tenant_id, version=0)
-            session.add(row)
-        row.public_key = credentials.public_key
-        row.secret_key_enc = self.keyring.encrypt(credentials.secret_key)
-        row.secret_key_masked = mask_secret(credentials.secret_key)
-        row.host = credentials.host
-        row.project_id = project.id
-        row.project_name = project.name
-        row.options = options.model_dump()
-        row.version = (row.version or 0) + 1
-        row.validated_at = utcnow()
-        row.validation_status = "valid"
-        row.validation_message = None
+            row = TenantLangfuse(tenant_id=principal.tenant_id, version=1, **values)
+            try:
+                with session.begin_nested():
+                    session.add(row)
+            except IntegrityError:
+                # A concurrent first save of this tenant inserted meanwhile: update that one.
+                row = repo.get(session, principal.tenant_id, for_update=True)
+                if row is None:
+                    raise
+                self._apply(row, values)
+        else:
+            self._apply(row, values)
         session.flush()
+        changes = audit.diff(before, _audited(row))
+        changes["secret_key"] = "kept" if secret_kept else "replaced"
+        audit.record(
+            session,
+            principal,
+            "langfuse.create" if not before else "langfuse.update",
+            "",
+            changes,
+        )
         self._notify_after_commit(session, principal.tenant_id)
         return self.view(row)
+
+    @staticmethod
+    def _apply(row: TenantLangfuse, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.version = (row.version or 0) + 1
+
+    def _refuse_cleartext(self, host: str) -> None:
+        """``http://`` sends the secret key in clear: only to loopback, unless allowed."""
+        try:
+            self.policy.check_url(host)  # the policy's reason first, when it refuses anyway
+        except HostRefused as exc:
+            raise InvalidArgument(f"host: {exc}") from None
+        if host.startswith("http://") and not self.allow_http and not self.policy.is_loopback(host):
+            raise InvalidArgument(
+                "host: http:// would send the secret key in clear; use https:// (the operator "
+                "may allow http with RAGPRISM_LANGFUSE_ALLOW_HTTP)"
+            )
 
     def _notify_after_commit(self, session: Session, tenant_id: str) -> None:
         """Tell the tracing engine about the change once it is committed (not before: the
@@ -229,7 +286,13 @@ class LangfuseConfigService:
                 raise InvalidArgument(
                     "secret_key: enter the secret key again when changing the host"
                 )
-            secret = self.keyring.decrypt(existing.secret_key_enc)
+            try:
+                secret = self.keyring.decrypt(existing.secret_key_enc)
+            except KeyringError:
+                raise InvalidArgument(
+                    "secret_key: the stored secret cannot be decrypted with the server's "
+                    "master key; enter the secret key again"
+                ) from None
         for name, value in (("secret_key", secret), ("public_key", public)):
             if len(value) > MAX_KEY_LENGTH or any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in value):
                 raise InvalidArgument(
@@ -256,8 +319,11 @@ class LangfuseConfigService:
     def delete(self, session: Session, principal: Principal) -> bool:
         """Delete the tenant's configuration; False if there was none."""
         principal.require_manager()
+        existing = repo.get(session, principal.tenant_id)
+        before = _audited(existing) if existing is not None else {}
         gone = repo.delete_for_tenant(session, principal.tenant_id) > 0
         if gone:
+            audit.record(session, principal, "langfuse.delete", before.get("host", ""), before)
             self.stats.forget(principal.tenant_id)
             self._notify_after_commit(session, principal.tenant_id)
         return gone
@@ -288,10 +354,14 @@ class LangfuseConfigService:
             "update_time": _ms(row.update_time),
         }
         if with_status:
+            validation, message = row.validation_status, row.validation_message
+            if not self.keyring.can_decrypt(row.secret_key_enc):
+                # Never "valid" while nothing can be sent: the master key was lost.
+                validation, message = "undecryptable", UNDECRYPTABLE
             data["status"] = {
-                "validation": row.validation_status,
+                "validation": validation,
                 "validated_at": row.validated_at.isoformat() if row.validated_at else None,
-                "message": row.validation_message,
+                "message": message,
                 "exporter": (
                     self.exporter_status(row.tenant_id)
                     if self.exporter_status is not None
@@ -308,9 +378,12 @@ class LangfuseConfigService:
             if row is None:
                 return None
             version = row.version
-            credentials = LangfuseCredentials(
-                row.public_key, self.keyring.decrypt(row.secret_key_enc), row.host
-            )
+            try:
+                secret = self.keyring.decrypt(row.secret_key_enc)
+            except KeyringError:
+                self._record(db, tenant_id, version, "undecryptable", UNDECRYPTABLE, None)
+                return "undecryptable"
+            credentials = LangfuseCredentials(row.public_key, secret, row.host)
         status, message, project = "valid", None, None
         try:
             project = validate_credentials(credentials, self.policy, self.timeout)
@@ -345,6 +418,17 @@ class LangfuseConfigService:
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
+
+
+def _audited(row: TenantLangfuse) -> dict[str, Any]:
+    """What the audit log shows of a configuration: everything but the secret."""
+    return {
+        "public_key": row.public_key,
+        "host": row.host,
+        "project_id": row.project_id,
+        "project_name": row.project_name,
+        **LangfuseOptions.model_validate(row.options or {}).model_dump(),
+    }
 
 
 def _ms(value: datetime | None) -> int | None:

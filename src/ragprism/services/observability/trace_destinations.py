@@ -28,6 +28,8 @@ class DatabaseDestinations:
         self._db = db
         self._keyring = keyring
         self._secrets: dict[str, tuple[str, str]] = {}  # tenant → (ciphertext, plaintext)
+        # Ciphertexts already reported as undecryptable: logged once, not at every reload.
+        self._reported: set[str] = set()
 
     def load(self) -> dict[str, Destination]:
         with self._db.session() as session:
@@ -56,7 +58,9 @@ class DatabaseDestinations:
                 try:
                     secret = self._keyring.decrypt(secret_enc)
                 except KeyringError:
-                    log.error("the Langfuse secret of tenant %s cannot be decrypted", tenant_id)
+                    if secret_enc not in self._reported:
+                        self._reported.add(secret_enc)
+                        log.error("the Langfuse secret of tenant %s cannot be decrypted", tenant_id)
                     failures += 1
                     if cached is None:
                         # Still configured: listed, but disabled, so that the engine keeps
