@@ -83,7 +83,28 @@ class MessageIn(RequestBody):
     content: str | list[dict[str, Any]] | None = None
 
 
-class ChatCompletionIn(RequestBody):
+class ModelOptionsIn(RequestBody):
+    """A request's model options (OpenAI's names), which override the assistant's."""
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
+    stop: str | list[Annotated[str, Field(max_length=1_000)]] | None = Field(
+        default=None, max_length=16
+    )
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+
+    def model_options(self) -> dict[str, Any]:
+        """The options given, ``stop`` as a list."""
+        keys = ("temperature", "top_p", "max_tokens", "presence_penalty", "frequency_penalty")
+        options = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        if self.stop:
+            options["stop"] = [self.stop] if isinstance(self.stop, str) else list(self.stop)
+        return options
+
+
+class ChatCompletionIn(ModelOptionsIn):
     """``messages``, or only a ``question`` (one user message)."""
 
     messages: list[MessageIn] | None = Field(default=None, max_length=10_000)
@@ -184,5 +205,6 @@ def completions(
         user_id=body.user_id,
         history=history,
         llm_id=body.llm_id,
+        model_options=body.model_options(),
     )
     return _respond(session, state, turn, body.stream, body.legacy, response)

@@ -190,7 +190,8 @@ def openai_events(
                     delta["reference"] = item.answer.reference
                 finish = item.answer.finish_reason or "stop"
                 usage = openai_usage(item.answer)
-                yield event(_chunk(completion_id, model, created, delta, finish, usage, trace))
+                used = item.answer.model or model  # as the provider names it
+                yield event(_chunk(completion_id, used, created, delta, finish, usage, trace))
             elif isinstance(item, Failed):
                 error = {"message": item.message, "type": "server_error", "code": item.code}
                 yield event({"error": error, **(trace or {})})
