@@ -25,6 +25,7 @@ from ragprism.api.routes import (
     sessions,
     system,
     tenant,
+    unsupported,
     user,
 )
 from ragprism.runtime import Runtime
@@ -61,4 +62,5 @@ def create_app(settings: Settings | None = None, state: Runtime | None = None) -
     conversation = (chats, sessions, completions, openai_compat, audio)
     for module in (*accounts, *knowledge, *conversation):
         app.include_router(module.router)
+    app.include_router(unsupported.router)  # last: RAGFlow routes ragprism lacks
     return app
