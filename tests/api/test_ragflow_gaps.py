@@ -10,6 +10,7 @@ from ragprism.runtime import Runtime
 from tests.api.chat_support import ChatApi
 from tests.api.rag_support import MISSING_ID
 from tests.conftest import Accounts
+from tests.rag.office_files import BUDGET, SLIDES, pptx_bytes, xlsx_bytes
 
 VACATION = "How many days of paid vacation do employees get?"
 ANIMALS = "Aardvarks dig burrows at night.\nOwls hunt mice at night.\nBees make honey in summer.\n"
@@ -145,3 +146,15 @@ def test_chat_settings_needing_missing_features_are_refused(
     updated = api.ok("PATCH", f"/chats/{chat_id}", json=off)
     assert field not in updated.get("prompt_config", {})
     assert field not in updated.get("prompt", {})
+
+
+def test_xlsx_and_pptx_documents_are_parsed_and_retrieved(api: ChatApi) -> None:
+    dataset_id = api.dataset("office")["id"]
+    xlsx_id = api.ingest("budget.xlsx", xlsx_bytes(BUDGET), dataset_id)[1]
+    pptx_id = api.ingest("review.pptx", pptx_bytes(SLIDES), dataset_id)[1]
+    phone = api.retrieve(question="help desk phone", dataset_ids=[dataset_id])["chunks"][0]
+    assert phone["document_id"] == xlsx_id
+    assert "Phone: 555-0100" in phone["content"]
+    target = api.retrieve(question="North region target", dataset_ids=[dataset_id])["chunks"][0]
+    assert target["document_id"] == pptx_id
+    assert "North | 120 units" in target["content"]
