@@ -104,10 +104,12 @@ def test_stream_sends_deltas_then_a_final_event_with_the_reference(
     assert final["final"] is True
     assert final["answer"] == ""
     assert final["reference"]["doc_aggs"][0]["doc_id"] == document_id
-    assert "{knowledge}" not in final["prompt"] and final["created_at"] > 0
+    assert "{knowledge}" not in final["prompt"]
+    assert final["created_at"] > 0
     assert all(a["session_id"] == session_id and a["id"] == final["id"] for a in answers)
     full = _joined(answers)
-    assert "25 days" in full and "[ID:0]" in full
+    assert "25 days" in full
+    assert "[ID:0]" in full
     assert full == api.ask(chat_id, VACATION, session_id=session_id)["answer"]
     stored = api.session(chat_id, session_id)["messages"][-3]
     assert stored == stored | {"id": final["id"], "role": "assistant", "content": full}

@@ -197,3 +197,48 @@ def test_model_errors_name_the_field(rag: Rag) -> None:
         assert embedding["code"] == 101
         assert "embedding_model" in embedding["message"]
         assert "llm_factory" not in embedding["message"]
+
+
+def test_metadata_summary_and_bulk_update(rag: Rag, library: tuple[str, dict[str, str]]) -> None:
+    dataset_id, ids = library
+    path = f"/datasets/{dataset_id}/metadata"
+    summary = rag.ok("GET", f"{path}/summary")["summary"]
+    assert summary["author"] == {
+        "type": "string",
+        "values": [["Frank Herbert", 1], ["Jane Austen", 1]],
+    }
+    assert summary["year"]["type"] == "number"
+    assert sorted(summary["tags"]["values"]) == [["Spice", 1], ["desert", 1], ["village", 1]]
+    only_dune = rag.ok("GET", f"{path}/summary", params={"doc_ids": ids["dune.txt"]})
+    assert only_dune["summary"]["author"]["values"] == [["Frank Herbert", 1]]
+
+    # Everything old gets a shelf; one tag is renamed, one deleted.
+    body = {
+        "selector": {"metadata_condition": cond(("year", "<", 1900))},
+        "updates": [{"key": "shelf", "value": "classics"}],
+    }
+    assert rag.ok("POST", f"{path}/update", json=body) == {"updated": 1, "matched_docs": 1}
+    body = {
+        "selector": {"document_ids": [ids["dune.txt"], ids["notes.txt"]]},
+        "updates": [{"key": "tags", "match": "Spice", "value": "melange"}],
+        "deletes": [{"key": "tags", "value": "desert"}, {"key": "published"}],
+    }
+    assert rag.ok("POST", f"{path}/update", json=body) == {"updated": 1, "matched_docs": 2}
+    docs = {d["name"]: d for d in rag.ok("GET", f"/datasets/{dataset_id}/documents")["docs"]}
+    assert docs["emma.txt"]["meta_fields"]["shelf"] == "classics"
+    assert docs["dune.txt"]["meta_fields"]["tags"] == ["melange"]
+    assert "published" not in docs["dune.txt"]["meta_fields"]
+    assert docs["notes.txt"]["meta_fields"] == {}
+    # No selector: every document of the dataset.
+    everyone = {"deletes": [{"key": "shelf"}]}
+    assert rag.ok("POST", f"{path}/update", json=everyone) == {"updated": 1, "matched_docs": 3}
+
+    for bad, field in [
+        ({"updates": [{"key": "x"}]}, "updates[0].value"),
+        ({"updates": [{"key": "x", "value": {"a": 1}}]}, "updates[0].value"),
+        ({"selector": {"metadata_condition": {"logic": "nand"}}}, "selector.metadata_condition"),
+        ({"updates": [{"key": "", "value": 1}]}, "key"),
+    ]:
+        refused = rag.call("POST", f"{path}/update", json=bad)
+        assert refused["code"] == 101, refused
+        assert field in refused["message"]

@@ -19,6 +19,7 @@ from ragprism.api.routes.datasets import ChunkMethod
 from ragprism.api.serialize import times
 from ragprism.errors import InvalidArgument
 from ragprism.models import Document
+from ragprism.services.knowledge import document_metadata
 from ragprism.services.knowledge import documents as service
 from ragprism.services.knowledge.metadata_filter import parse_condition
 
@@ -226,3 +227,60 @@ def stop_parsing(
     """Stop parsing documents; the chunks made so far are dropped."""
     service.stop_parsing(session, state, principal.tenant_id, dataset_id, body.document_ids or [])
     return ok(True)
+
+
+class MetadataChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(min_length=1, max_length=255)
+    value: Any = None
+    match: Any = None
+
+
+class MetadataSelectorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    document_ids: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None, max_length=10_000
+    )
+    metadata_condition: dict[str, Any] | None = None
+
+
+class MetadataUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    selector: MetadataSelectorIn | None = None
+    updates: list[MetadataChangeIn] = Field(default_factory=list, max_length=1_000)
+    deletes: list[MetadataChangeIn] = Field(default_factory=list, max_length=1_000)
+
+
+@router.get("/datasets/{dataset_id}/metadata/summary")
+def metadata_summary(
+    dataset_id: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    doc_ids: Annotated[str | None, Query(max_length=100_000)] = None,
+) -> dict[str, Any]:
+    """Per ``meta_fields`` key, how many documents hold each value (``doc_ids``: a
+    comma-separated subset)."""
+    ids = [i.strip() for i in doc_ids.split(",") if i.strip()] if doc_ids else None
+    found = document_metadata.summary(session, principal.tenant_id, dataset_id, ids)
+    return ok({"summary": found})
+
+
+@router.post("/datasets/{dataset_id}/metadata/update")
+def metadata_update(
+    dataset_id: str, body: MetadataUpdateIn, principal: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """Set or delete metadata of the documents the ``selector`` chooses (none: all)."""
+    for index, change in enumerate(body.updates):
+        if change.value is None:
+            raise InvalidArgument(f"`updates[{index}].value` is required")
+    selector = body.selector or MetadataSelectorIn()
+    updated, matched = document_metadata.update(
+        session,
+        principal.tenant_id,
+        dataset_id,
+        document_ids=selector.document_ids,
+        condition=parse_condition(selector.metadata_condition, "selector.metadata_condition"),
+        updates=[document_metadata.MetadataChange(c.key, c.value, c.match) for c in body.updates],
+        deletes=[document_metadata.MetadataChange(c.key, c.value) for c in body.deletes],
+    )
+    return ok({"updated": updated, "matched_docs": matched})
