@@ -5,6 +5,7 @@ provider, record them as the trace's model parameters, and name the model that a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,10 +16,12 @@ from ragprism.llm import count_tokens
 from ragprism.runtime import Runtime
 from tests.api.chat_support import ChatApi, sse_payloads
 from tests.api.rag_support import fail_fast_models
-from tests.api.trace_support import add_model
+from tests.api.trace_support import add_model, trace_spans, traced
 from tests.conftest import Accounts
+from tests.support.langfuse_server import FakeLangfuse
 from tests.support.openai_server import FakeOpenAI
 
+PARAMETERS = "langfuse.observation.model.parameters"
 VACATION = "How many days of paid vacation do employees get?"
 OPTIONS = {
     "temperature": 0.7,
@@ -103,6 +106,19 @@ def test_provider_gets_the_request_options(api: ChatApi, provider: FakeOpenAI) -
     plain = provider.requests_to("chat")[-1].json
     assert plain["temperature"] == 0.1
     assert "stop" not in plain
+
+
+def test_trace_records_the_options_sent(
+    api: ChatApi, provider: FakeOpenAI, state: Runtime, fake_langfuse: FakeLangfuse
+) -> None:
+    chat_id, _ = api.knowledge_chat(llm={"model_name": "fake-chat@OpenAI-API-Compatible"})
+    project_id = traced(api, fake_langfuse)
+    completion = _complete(api, chat_id, stream=False, max_tokens=3, stop=["END"], **OPTIONS)
+    spans = trace_spans(state, fake_langfuse, project_id, completion["trace_id"], 5)
+    recorded = json.loads(spans["chat"]["attributes"][PARAMETERS])
+    sent = provider.requests_to("chat")[-1].json
+    assert recorded == {k: sent[k] for k in recorded}
+    assert recorded == recorded | OPTIONS | {"max_tokens": 3, "stop": ["END"]}
 
 
 def test_chat_completions_route_takes_the_options(api: ChatApi, provider: FakeOpenAI) -> None:
