@@ -90,6 +90,8 @@ def test_builtin_model_honours_max_tokens_and_stop(api: ChatApi) -> None:
     assert stopped["choices"][0]["message"]["content"] == text[: text.index(word)]
     listed = _complete(api, chat_id, stream=False, stop=["zzz", word])
     assert listed["choices"][0]["message"] == stopped["choices"][0]["message"]
+    unmatched = _complete(api, chat_id, stream=False, stop="no such sequence in the handbook")
+    assert unmatched["choices"][0]["message"]["content"] == text
 
 
 def test_provider_gets_the_request_options(api: ChatApi, provider: FakeOpenAI) -> None:

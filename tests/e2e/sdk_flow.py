@@ -93,6 +93,7 @@ def run(rag: Any, later_api: bool) -> None:
     assert found
     assert VACATION in found[0].content
     assert found[0].document_id == txt.id
+    assert found[0].document_name == "leave.txt"  # both releases read this field
     in_pdf = rag.retrieve(
         dataset_ids=[dataset.id], document_ids=[ids["parking.pdf"]], question="car park"
     )

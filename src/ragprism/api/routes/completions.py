@@ -89,9 +89,11 @@ class ModelOptionsIn(RequestBody):
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     max_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
-    stop: str | list[Annotated[str, Field(max_length=1_000)]] | None = Field(
-        default=None, max_length=16
-    )
+    stop: (
+        Annotated[str, Field(max_length=1_000)]
+        | Annotated[list[Annotated[str, Field(max_length=1_000)]], Field(max_length=16)]
+        | None
+    ) = None
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
 
