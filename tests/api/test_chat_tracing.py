@@ -163,7 +163,7 @@ def test_stream_completion_trace_and_ids_in_every_event(
     assert attr(generation, "langfuse.observation.completion_start_time")
     usage = value(generation, "langfuse.observation.usage_details")
     assert usage["total"] == usage["input"] + usage["output"] > 0
-    assert value(generation, "langfuse.observation.output") == answers[-1]["answer"]
+    assert value(generation, "langfuse.observation.output") == "".join(a["answer"] for a in answers)
     session_id = answers[-1]["session_id"]
     assert api.session(chat_id, session_id)["messages"][-1]["trace_id"] == header
 

@@ -77,21 +77,87 @@ def test_answer_cites_the_right_chunk(api: ChatApi) -> None:
     assert session["messages"][2]["reference"] == chunks
 
 
-def test_stream_sends_the_answer_so_far_then_the_reference(api: ChatApi) -> None:
+def _joined(answers: list[dict[str, Any]]) -> str:
+    """What a client that does ``full += delta`` shows."""
+    full = ""
+    for answer in answers:
+        full += answer["answer"]
+    return full
+
+
+@pytest.mark.parametrize("route", ["/chats/{chat_id}/completions", "/chat/completions"])
+def test_stream_sends_deltas_then_a_final_event_with_the_reference(
+    api: ChatApi, route: str
+) -> None:
     chat_id, document_id = api.knowledge_chat()
     session_id = api.new_session(chat_id)["id"]
-    body = {"question": VACATION, "session_id": session_id}  # stream defaults to true
-    answers = _answers(api.ask_stream(f"/chats/{chat_id}/completions", body))
+    body: dict[str, Any] = {"question": VACATION, "session_id": session_id}  # stream: true
+    if route == "/chat/completions":
+        body |= {"chat_id": chat_id}
+    answers = _answers(api.ask_stream(route.format(chat_id=chat_id), body))
+    *deltas, final = answers
+    assert len(deltas) > 2
+    assert all(a["final"] is False and a["reference"] == {} for a in deltas)
+    assert all(a["answer"] for a in deltas)
+    # Each event carries only its new text: no event repeats the one before it.
+    assert not any(b["answer"].startswith(a["answer"]) for a, b in itertools.pairwise(deltas))
+    assert final["final"] is True
+    assert final["answer"] == ""
+    assert final["reference"]["doc_aggs"][0]["doc_id"] == document_id
+    assert "{knowledge}" not in final["prompt"]
+    assert final["created_at"] > 0
+    assert all(a["session_id"] == session_id and a["id"] == final["id"] for a in answers)
+    full = _joined(answers)
+    assert "25 days" in full
+    assert "[ID:0]" in full
+    assert full == api.ask(chat_id, VACATION, session_id=session_id)["answer"]
+    stored = api.session(chat_id, session_id)["messages"][-3]
+    assert stored == stored | {"id": final["id"], "role": "assistant", "content": full}
+
+
+@pytest.mark.parametrize("route", ["/chats/{chat_id}/completions", "/chat/completions"])
+def test_legacy_stream_sends_the_answer_so_far(api: ChatApi, route: str) -> None:
+    chat_id, document_id = api.knowledge_chat()
+    session_id = api.new_session(chat_id)["id"]
+    body: dict[str, Any] = {"question": VACATION, "session_id": session_id, "legacy": True}
+    if route == "/chat/completions":
+        body |= {"chat_id": chat_id}
+    answers = _answers(api.ask_stream(route.format(chat_id=chat_id), body))
     assert len(answers) > 2
     texts = [a["answer"] for a in answers]
     assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(texts))
-    assert all(a["session_id"] == session_id and a["id"] == answers[0]["id"] for a in answers)
+    assert all("final" not in a for a in answers)
     assert answers[0]["reference"] == {}
     final = answers[-1]
     assert "[ID:0]" in final["answer"]
     assert final["reference"]["doc_aggs"][0]["doc_id"] == document_id
     stored = api.session(chat_id, session_id)["messages"][-1]
     assert stored == stored | {"id": final["id"], "role": "assistant", "content": final["answer"]}
+
+
+def test_streamed_opener_in_both_forms(api: ChatApi) -> None:
+    chat_id, _ = api.knowledge_chat()
+    opener = "Hi! I'm your assistant. What can I do for you?"
+    deltas = _answers(api.ask_stream(f"/chats/{chat_id}/completions", {}))
+    assert [(a["answer"], a["final"]) for a in deltas] == [(opener, False), ("", True)]
+    legacy = _answers(api.ask_stream(f"/chats/{chat_id}/completions", {"legacy": True}))
+    assert [a["answer"] for a in legacy] == [opener]
+
+
+def test_completion_body_with_only_a_question(api: ChatApi) -> None:
+    chat_id, _ = api.knowledge_chat()
+    data = api.ok(
+        "POST",
+        "/chat/completions",
+        json={"chat_id": chat_id, "question": VACATION, "stream": False},
+    )
+    assert "25 days" in data["answer"]
+    streamed = _answers(api.ask_stream("/chat/completions", {"question": VACATION}))
+    assert streamed[-1]["final"] is True
+    assert _joined(streamed)
+    bad = api.call("POST", "/chat/completions", json={"question": 3, "stream": False})
+    assert bad["code"] == 101
+    assert "question" in bad["message"]
 
 
 def test_empty_response_when_nothing_is_retrieved(api: ChatApi) -> None:
@@ -102,7 +168,8 @@ def test_empty_response_when_nothing_is_retrieved(api: ChatApi) -> None:
     streamed = _answers(
         api.ask_stream(f"/chats/{chat_id}/completions", {"question": "zebra migration"})
     )
-    assert streamed[-1]["answer"] == "Nothing found."
+    assert _joined(streamed) == "Nothing found."
+    assert streamed[-1]["final"] is True
 
 
 def test_without_empty_response_the_model_answers(api: ChatApi) -> None:
@@ -162,7 +229,7 @@ def test_chat_completions_route(api: ChatApi) -> None:
     streamed = _answers(
         api.ask_stream("/chat/completions", {"chat_id": chat_id, "messages": messages})
     )
-    assert "[ID:0]" in streamed[-1]["answer"]
+    assert "[ID:0]" in _joined(streamed)
     not_user = api.call("POST", "/chat/completions", json={"messages": messages[:1]})
     assert not_user["code"] == 102
     assert "not from user" in not_user["message"]
@@ -184,7 +251,7 @@ def test_provider_answer_and_stream(
     assert "25 days" in sent["messages"][0]["content"]
     assert sent["messages"][-1] == {"role": "user", "content": VACATION}
     answers = _answers(api.ask_stream(f"/chats/{chat_id}/completions", {"question": VACATION}))
-    assert answers[-1]["answer"] == data["answer"]
+    assert _joined(answers) == data["answer"]
     assert answers[-1]["reference"]["chunks"]
     assert openai_server.requests_to("chat")[-1].json["stream_options"] == {"include_usage": True}
 
@@ -224,7 +291,7 @@ def test_stream_broken_midway_keeps_the_partial_answer(
         f"/chats/{chat_id}/completions", {"question": VACATION, "session_id": session_id}
     )
     answers = _answers(payloads)
-    assert answers[-2]["answer"] == "Vacation is 25 "
+    assert _joined(answers[:-1]) == "Vacation is 25 "
     assert payloads[-2]["code"] == 105
     assert "**ERROR**" in answers[-1]["answer"]
     stored = api.session(chat_id, session_id)["messages"][-1]

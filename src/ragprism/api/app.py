@@ -26,6 +26,7 @@ from ragprism.api.routes import (
     system,
     tenant,
     usage,
+    unsupported,
     user,
 )
 from ragprism.api.unicode_body import LoneSurrogateMiddleware
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, state: Runtime | None = None) -
     conversation = (chats, sessions, completions, openai_compat, audio, usage)
     for module in (*accounts, *knowledge, *conversation):
         app.include_router(module.router)
+    app.include_router(unsupported.router)  # last: RAGFlow routes ragprism lacks
     # Last: its catch-all route must not shadow an API route.
     web_app.install(app, settings.web_dist_dir or web_app.default_dist_dir())
     return app

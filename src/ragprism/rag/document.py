@@ -17,7 +17,9 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (
     ".markdown",
     ".md",
     ".pdf",
+    ".pptx",
     ".txt",
+    ".xlsx",
 )
 SECTION_SEPARATOR = "\n\n"
 """`ParsedDocument.text` is the sections' texts joined by this; chunk offsets rely on it."""
@@ -29,7 +31,9 @@ _KIND_LABELS = {
     "image": "an image",
     "md": "Markdown",
     "pdf": "PDF",
+    "pptx": "a PowerPoint (.pptx) presentation",
     "txt": "text",
+    "xlsx": "an Excel (.xlsx) workbook",
 }
 
 

@@ -1,4 +1,4 @@
-"""Turn an uploaded file (txt, md, html, pdf, docx, csv) into text split into sections.
+"""Turn an uploaded file (txt, md, html, pdf, docx, csv, xlsx, pptx) into text split into sections.
 
 `parse_document` is the entry point. The reader is chosen by extension, then by content
 type. Every failure is a domain error whose message a user can act on: the library's own
@@ -27,6 +27,8 @@ from ragprism.rag.readers.delimited import read_csv
 from ragprism.rag.readers.html import read_html
 from ragprism.rag.readers.markdown import read_markdown
 from ragprism.rag.readers.pdf import MAX_PDF_PAGES, read_pdf
+from ragprism.rag.readers.slides import read_pptx
+from ragprism.rag.readers.spreadsheet import read_xlsx
 from ragprism.rag.readers.word import MAX_DOCX_UNCOMPRESSED_BYTES, read_docx
 from ragprism.rag.text import decode_text, normalise_whitespace
 
@@ -58,12 +60,16 @@ _KIND_BY_EXTENSION = {
     ".markdown": "md",
     ".md": "md",
     ".pdf": "pdf",
+    ".pptx": "pptx",
     ".txt": "txt",
+    ".xlsx": "xlsx",
 }
 _KIND_BY_CONTENT_TYPE = {
     "application/csv": "csv",
     "application/pdf": "pdf",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
     "application/xhtml+xml": "html",
     "text/csv": "csv",
     "text/html": "html",
@@ -110,6 +116,10 @@ def parse_document(
                 sections = read_pdf(data, name, max_pages)
             case "docx":
                 sections = read_docx(data, name)
+            case "xlsx":
+                sections = read_xlsx(data, name)
+            case "pptx":
+                sections = read_pptx(data, name)
             case "html":
                 sections = read_html(data, charset)
             case "csv":

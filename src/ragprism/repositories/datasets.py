@@ -287,14 +287,18 @@ def list_documents(
     runs: Sequence[DocumentRun] | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
+    among: Sequence[str] | None = None,
 ) -> tuple[list[Document], int]:
     """One page of a dataset's documents and the total, filtered as RAGFlow's list route.
 
-    ``keywords`` matches a part of the name, any case; ``name`` the whole name.
+    ``keywords`` matches a part of the name, any case; ``name`` the whole name; ``among``
+    keeps only those ids.
     """
     query = select(Document).where(
         Document.tenant_id == tenant_id, Document.dataset_id == dataset_id
     )
+    if among is not None:
+        query = query.where(Document.id.in_(list(among)))
     if keywords:
         query = query.where(_contains(Document.name, keywords))
     if document_id is not None:

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import text
 
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
@@ -64,7 +64,36 @@ class VariableIn(RequestBody):
     optional: bool = True
 
 
-class PromptIn(RequestBody):
+_UNSUPPORTED_SETTINGS = {
+    "tts": "text to speech is not supported",
+    "use_kg": "knowledge graphs are not supported",
+    "tavily_api_key": "web search is not supported",
+    "cross_languages": "translating the question is not supported",
+    "toc_enhance": "tables of contents are not supported",
+}
+
+
+class UnsupportedSettingsIn(RequestBody):
+    """Prompt settings for features ragprism lacks: refused (101) when they ask for the
+    feature, not dropped; never stored."""
+
+    tts: bool | None = Field(default=None, exclude=True)
+    use_kg: bool | None = Field(default=None, exclude=True)
+    tavily_api_key: str | None = Field(default=None, max_length=1024, exclude=True)
+    cross_languages: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None, max_length=64, exclude=True
+    )
+    toc_enhance: bool | None = Field(default=None, exclude=True)
+
+    @field_validator(*_UNSUPPORTED_SETTINGS, mode="after")
+    @classmethod
+    def _refuse(cls, value: Any, info: ValidationInfo) -> Any:
+        if value:
+            raise ValueError(_UNSUPPORTED_SETTINGS[str(info.field_name)])
+        return value
+
+
+class PromptIn(UnsupportedSettingsIn):
     similarity_threshold: float | None = Field(default=None, ge=0, le=1)
     keywords_similarity_weight: float | None = Field(default=None, ge=0, le=1)
     top_n: int | None = Field(default=None, ge=1, le=1024)
@@ -77,7 +106,7 @@ class PromptIn(RequestBody):
     prompt: Text | None = None
 
 
-class PromptConfigIn(RequestBody):
+class PromptConfigIn(UnsupportedSettingsIn):
     """``prompt_config`` as later ``ragflow-sdk`` releases send it (RAGFlow's stored names)."""
 
     system: Text | None = None
@@ -202,6 +231,15 @@ def delete_chats(
     """Delete assistants by id (with their sessions); ``delete_all`` for every one."""
     body = body or DeleteIn()
     service.delete_chats(session, principal, body.ids, body.delete_all)
+    return ok(True)
+
+
+@router.delete("/chats/{chat_id}")
+def delete_chat(
+    chat_id: ChatId, principal: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """Delete one assistant with its sessions."""
+    service.delete_chats(session, principal, [chat_id], False)
     return ok(True)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -11,6 +11,7 @@ from ragprism.api.bulk_delete import ids_to_delete
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
 from ragprism.api.routes.documents import document_json
+from ragprism.errors import InvalidArgument
 from ragprism.models import Chunk, Document
 from ragprism.services.knowledge import chunks as service
 
@@ -52,6 +53,15 @@ class ChunkIdsIn(BaseModel):
         default=None, max_length=10_000
     )
     delete_all: bool | None = None
+
+
+class ChunkSwitchIn(BaseModel):
+    """RAGFlow's availability switch: ``available_int`` (0/1) or ``available``."""
+
+    model_config = ConfigDict(extra="forbid")
+    chunk_ids: list[Annotated[str, Field(max_length=64)]] = Field(min_length=1, max_length=10_000)
+    available_int: Literal[0, 1] | None = None
+    available: bool | None = None
 
 
 def chunk_json(chunk: Chunk, document: Document) -> dict[str, Any]:
@@ -104,6 +114,44 @@ def list_chunks(
             "total": total,
         }
     )
+
+
+@router.get(_PATH + "/{chunk_id}")
+def get_chunk(
+    dataset_id: str,
+    document_id: str,
+    chunk_id: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """One chunk of the document."""
+    document, chunk = service.get(session, principal.tenant_id, dataset_id, document_id, chunk_id)
+    return ok(chunk_json(chunk, document))
+
+
+@router.patch(_PATH)
+def switch_chunks(
+    dataset_id: str,
+    document_id: str,
+    body: ChunkSwitchIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    state: StateDep,
+) -> dict[str, Any]:
+    """Make chunks available to retrieval (``available_int: 1``) or not (0)."""
+    if body.available_int is None and body.available is None:
+        raise InvalidArgument("`available_int` or `available` is required.")
+    available = bool(body.available_int) if body.available_int is not None else body.available
+    service.switch(
+        session,
+        state,
+        principal.tenant_id,
+        dataset_id,
+        document_id,
+        body.chunk_ids,
+        available=bool(available),
+    )
+    return ok(True)
 
 
 @router.post(_PATH)

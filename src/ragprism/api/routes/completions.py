@@ -17,7 +17,7 @@ from starlette.types import Send
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import failure, ok
 from ragprism.api.routes.chats import RequestBody
-from ragprism.errors import RagprismError
+from ragprism.errors import InvalidArgument, RagprismError
 from ragprism.services.chat import conversation, sse
 from ragprism.services.chat.rag_prompt import last_user_question
 
@@ -72,6 +72,9 @@ def turn_stream(turn: conversation.Turn, events: Generator[str, None, None]) -> 
 class CompletionIn(RequestBody):
     question: str = Field(default="", max_length=100_000)
     stream: bool = True
+    # Earlier RAGFlow (its "v0.23 format") streamed the answer so far in each event;
+    # ``legacy: true`` asks for that instead of deltas.
+    legacy: bool = False
     session_id: str | None = Field(default=None, max_length=64)
     user_id: str | None = Field(default=None, max_length=255)
 
@@ -81,18 +84,40 @@ class MessageIn(RequestBody):
     content: str | list[dict[str, Any]] | None = None
 
 
-class ChatCompletionIn(RequestBody):
-    messages: list[MessageIn] = Field(max_length=10_000)
+class ModelOptionsIn(RequestBody):
+    """A request's model options (OpenAI's names), which override the assistant's."""
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
+    stop: (
+        Annotated[str, Field(max_length=1_000)]
+        | Annotated[list[Annotated[str, Field(max_length=1_000)]], Field(max_length=16)]
+        | None
+    ) = None
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+
+    def model_options(self) -> dict[str, Any]:
+        """The options given, ``stop`` as a list."""
+        keys = ("temperature", "top_p", "max_tokens", "presence_penalty", "frequency_penalty")
+        options = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        if self.stop:
+            options["stop"] = [self.stop] if isinstance(self.stop, str) else list(self.stop)
+        return options
+
+
+class ChatCompletionIn(ModelOptionsIn):
+    """``messages``, or only a ``question`` (one user message)."""
+
+    messages: list[MessageIn] | None = Field(default=None, max_length=10_000)
+    question: str | None = Field(default=None, max_length=100_000)
     stream: bool = True
+    legacy: bool = False
     chat_id: str | None = Field(default=None, max_length=64)
     session_id: str | None = Field(default=None, max_length=64)
     user_id: str | None = Field(default=None, max_length=255)
     llm_id: str | None = Field(default=None, max_length=255)
-
-
-def _opener_events(data: dict[str, Any]) -> Generator[str, None, None]:
-    yield sse.event({"code": 0, "message": "", "data": data})
-    yield sse.event({"code": 0, "message": "", "data": True})
 
 
 def _respond(
@@ -100,6 +125,7 @@ def _respond(
     state: StateDep,
     turn: conversation.Turn,
     stream: bool,
+    legacy: bool,
     response: Response,
 ) -> dict[str, Any] | EventStreamResponse | JSONResponse:
     if turn.prepared is None:  # a new session without a question: RAGFlow answers the opener
@@ -112,7 +138,7 @@ def _respond(
         }
         if not stream:
             return ok(data)
-        return EventStreamResponse(_opener_events(data))
+        return EventStreamResponse(sse.ragflow_opener_events(data, legacy=legacy))
     trace = turn.trace_fields
     if not stream:
         try:
@@ -134,7 +160,9 @@ def _respond(
     events = conversation.stream_turn(state, turn)
     return turn_stream(
         turn,
-        sse.ragflow_events(events, turn.message_id, turn.session_id, turn.prepared.prompt, trace),
+        sse.ragflow_events(
+            events, turn.message_id, turn.session_id, turn.prepared.prompt, trace, legacy=legacy
+        ),
     )
 
 
@@ -158,7 +186,7 @@ def chat_completions(
         session_id=body.session_id,
         user_id=body.user_id,
     )
-    return _respond(session, state, turn, body.stream, response)
+    return _respond(session, state, turn, body.stream, body.legacy, response)
 
 
 @router.post("/chat/completions", response_model=None)
@@ -171,7 +199,12 @@ def completions(
 ) -> dict[str, Any] | EventStreamResponse | JSONResponse:
     """Ask an assistant (``chat_id``; a new session unless ``session_id``) or, without
     ``chat_id``, the tenant's default chat model. The last message is the question."""
-    messages = [m.model_dump() for m in body.messages]
+    if body.messages is not None:
+        messages = [m.model_dump() for m in body.messages]
+    elif body.question is not None:
+        messages = [{"role": "user", "content": body.question}]
+    else:
+        raise InvalidArgument("`messages` is required (or a `question`)")
     question, history = last_user_question(messages)
     turn = conversation.start_turn(
         session,
@@ -183,5 +216,6 @@ def completions(
         user_id=body.user_id,
         history=history,
         llm_id=body.llm_id,
+        model_options=body.model_options(),
     )
-    return _respond(session, state, turn, body.stream, response)
+    return _respond(session, state, turn, body.stream, body.legacy, response)

@@ -126,8 +126,10 @@ def list_datasets(
     desc: bool = True,
     name: Annotated[str | None, Query(max_length=512)] = None,
     id: Annotated[str | None, Query(max_length=64)] = None,
+    include_parsing_status: bool = False,
 ) -> dict[str, Any]:
-    """A page of the tenant's datasets, with ``total_datasets`` as RAGFlow sends it."""
+    """A page of the tenant's datasets, with ``total_datasets`` as RAGFlow sends it;
+    ``include_parsing_status`` adds the documents' counts per parsing state."""
     datasets, total = service.list_page(
         session,
         principal.tenant_id,
@@ -138,7 +140,11 @@ def list_datasets(
         name=name,
         dataset_id=id,
     )
-    return {**ok([dataset_json(d) for d in datasets]), "total_datasets": total}
+    items = [dataset_json(d) for d in datasets]
+    if include_parsing_status:
+        status = service.parsing_status(session, principal.tenant_id, [d.id for d in datasets])
+        items = [item | status[item["id"]] for item in items]
+    return {**ok(items), "total_datasets": total}
 
 
 @router.put("/datasets/{dataset_id}")

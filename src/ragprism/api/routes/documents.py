@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -16,8 +17,11 @@ from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
 from ragprism.api.routes.datasets import ChunkMethod
 from ragprism.api.serialize import times
+from ragprism.errors import InvalidArgument
 from ragprism.models import Document
+from ragprism.services.knowledge import document_metadata
 from ragprism.services.knowledge import documents as service
+from ragprism.services.knowledge.metadata_filter import parse_condition
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 
@@ -114,8 +118,10 @@ def list_documents(
     run: Annotated[list[str] | None, Query(max_length=100)] = None,
     create_time_from: Annotated[int, Query(ge=0, le=10**14)] = 0,
     create_time_to: Annotated[int, Query(ge=0, le=10**14)] = 0,
+    metadata_condition: Annotated[str | None, Query(max_length=100_000)] = None,
 ) -> dict[str, Any]:
-    """A page of the dataset's documents: ``{"docs": [...], "total": n}``."""
+    """A page of the dataset's documents: ``{"docs": [...], "total": n}``;
+    ``metadata_condition`` (JSON, as in ``/retrieval``) filters on ``meta_fields``."""
     documents, total = service.list_page(
         session,
         principal.tenant_id,
@@ -131,8 +137,19 @@ def list_documents(
         runs=run or [],
         created_from=_from_timestamp(create_time_from),
         created_to=_from_timestamp(create_time_to),
+        metadata_condition=parse_condition(_json_param(metadata_condition, "metadata_condition")),
     )
     return ok({"docs": [document_json(d) for d in documents], "total": total})
+
+
+def _json_param(value: str | None, name: str) -> Any:
+    """A query parameter that holds JSON; 101 naming it when it does not parse."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise InvalidArgument(f"`{name}` must be JSON") from None
 
 
 @router.put("/datasets/{dataset_id}/documents/{document_id}")
@@ -210,3 +227,60 @@ def stop_parsing(
     """Stop parsing documents; the chunks made so far are dropped."""
     service.stop_parsing(session, state, principal.tenant_id, dataset_id, body.document_ids or [])
     return ok(True)
+
+
+class MetadataChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(min_length=1, max_length=255)
+    value: Any = None
+    match: Any = None
+
+
+class MetadataSelectorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    document_ids: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None, max_length=10_000
+    )
+    metadata_condition: dict[str, Any] | None = None
+
+
+class MetadataUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    selector: MetadataSelectorIn | None = None
+    updates: list[MetadataChangeIn] = Field(default_factory=list, max_length=1_000)
+    deletes: list[MetadataChangeIn] = Field(default_factory=list, max_length=1_000)
+
+
+@router.get("/datasets/{dataset_id}/metadata/summary")
+def metadata_summary(
+    dataset_id: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    doc_ids: Annotated[str | None, Query(max_length=100_000)] = None,
+) -> dict[str, Any]:
+    """Per ``meta_fields`` key, how many documents hold each value (``doc_ids``: a
+    comma-separated subset)."""
+    ids = [i.strip() for i in doc_ids.split(",") if i.strip()] if doc_ids else None
+    found = document_metadata.summary(session, principal.tenant_id, dataset_id, ids)
+    return ok({"summary": found})
+
+
+@router.post("/datasets/{dataset_id}/metadata/update")
+def metadata_update(
+    dataset_id: str, body: MetadataUpdateIn, principal: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """Set or delete metadata of the documents the ``selector`` chooses (none: all)."""
+    for index, change in enumerate(body.updates):
+        if change.value is None:
+            raise InvalidArgument(f"`updates[{index}].value` is required")
+    selector = body.selector or MetadataSelectorIn()
+    updated, matched = document_metadata.update(
+        session,
+        principal.tenant_id,
+        dataset_id,
+        document_ids=selector.document_ids,
+        condition=parse_condition(selector.metadata_condition, "selector.metadata_condition"),
+        updates=[document_metadata.MetadataChange(c.key, c.value, c.match) for c in body.updates],
+        deletes=[document_metadata.MetadataChange(c.key, c.value) for c in body.deletes],
+    )
+    return ok({"updated": updated, "matched_docs": matched})

@@ -28,7 +28,12 @@ from pydantic import Field
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.errors import describe_validation_error
 from ragprism.api.routes.chats import RequestBody
-from ragprism.api.routes.completions import EventStreamResponse, MessageIn, turn_stream
+from ragprism.api.routes.completions import (
+    EventStreamResponse,
+    MessageIn,
+    ModelOptionsIn,
+    turn_stream,
+)
 from ragprism.db import new_id
 from ragprism.errors import NotFound, RagprismError, RetCode
 from ragprism.services.chat import conversation, sse
@@ -98,7 +103,9 @@ class ExtraBody(RequestBody):
     reference: bool = False
 
 
-class OpenAIChatIn(RequestBody):
+class OpenAIChatIn(ModelOptionsIn):
+    """OpenAI's body; the sampling options override the assistant's model settings."""
+
     model: str = Field(default="model", max_length=255)
     messages: list[MessageIn] = Field(min_length=1, max_length=10_000)
     stream: bool = True
@@ -123,6 +130,7 @@ def _chat_completions(
         question=question,
         history=history,
         stateless=True,
+        model_options=body.model_options(),
     )
     with_reference = body.reference or bool(body.extra_body and body.extra_body.reference)
     completion_id, created = "chatcmpl-" + new_id(), int(time.time())
@@ -137,12 +145,13 @@ def _chat_completions(
         if chat_turn.trace.trace_id:
             response.headers["X-Trace-Id"] = chat_turn.trace.trace_id
         return sse.openai_completion(
-            answer, completion_id, body.model, created, with_reference, trace
+            answer, completion_id, answer.model, created, with_reference, trace
         )
     events = conversation.stream_turn(state, chat_turn)
+    model = chat_turn.prepared.model.model_name if chat_turn.prepared else body.model
     return turn_stream(
         chat_turn,
-        sse.openai_events(events, completion_id, body.model, created, with_reference, trace),
+        sse.openai_events(events, completion_id, model, created, with_reference, trace),
     )
 
 

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
+from ragprism.errors import InvalidArgument
+from ragprism.services.knowledge.metadata_filter import parse_condition
 from ragprism.services.knowledge.retrieval import RetrievalRequest, retrieve
 
 router = APIRouter(prefix="/api/v1", tags=["retrieval"])
@@ -17,7 +19,9 @@ Id = Annotated[str, Field(max_length=64)]
 
 
 class RetrievalIn(BaseModel):
-    """RAGFlow's body; its other fields (``cross_languages``, ``use_kg``…) are ignored."""
+    """RAGFlow's body. Features ragprism lacks (``cross_languages``, ``use_kg``,
+    ``toc_enhance``) are refused when asked for, not ignored; other unknown fields are
+    ignored, as RAGFlow does."""
 
     model_config = ConfigDict(extra="ignore")
     question: str = Field(max_length=10_000)
@@ -31,6 +35,26 @@ class RetrievalIn(BaseModel):
     rerank_id: str | None = Field(default=None, max_length=256)
     keyword: bool = False
     highlight: bool = False
+    metadata_condition: dict[str, Any] | None = None
+    cross_languages: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None, max_length=64
+    )
+    use_kg: bool = False
+    toc_enhance: bool = False
+
+
+def refuse_unsupported(body: RetrievalIn) -> None:
+    """101 naming a field that asks for a feature ragprism does not have."""
+    if body.cross_languages:
+        raise InvalidArgument(
+            "`cross_languages` is not supported: ragprism does not translate the question"
+        )
+    if body.use_kg:
+        raise InvalidArgument("`use_kg` is not supported: ragprism has no knowledge graph")
+    if body.toc_enhance:
+        raise InvalidArgument(
+            "`toc_enhance` is not supported: ragprism builds no table of contents"
+        )
 
 
 @router.post("/retrieval")
@@ -45,6 +69,7 @@ def retrieval(
 
     Traced as ``ragflow-retrieval`` into the tenant's Langfuse project, if configured.
     """
+    refuse_unsupported(body)
     request = RetrievalRequest(
         question=body.question,
         dataset_ids=body.dataset_ids or [],
@@ -57,6 +82,7 @@ def retrieval(
         rerank_id=body.rerank_id or None,
         keyword=body.keyword,
         highlight=body.highlight,
+        metadata_condition=parse_condition(body.metadata_condition),
     )
     with state.tracing.tracer.trace(
         "retrieval",

@@ -111,6 +111,15 @@ def delete_sessions(
     return ok(True)
 
 
+@router.delete("/{session_id}/messages/{msg_id}")
+def delete_message(
+    chat_id: Id, session_id: Id, msg_id: Id, principal: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """Delete a question and its answer (either id); returns the session."""
+    row = service.delete_message(session, principal, chat_id, session_id, msg_id)
+    return ok(_with_messages(session, row))
+
+
 @router.put("/{session_id}/messages/{msg_id}/feedback")
 def feedback(
     chat_id: Id,

@@ -64,12 +64,15 @@ class ChatConfig:
     chat_id: str | None = None
 
     @classmethod
-    def of(cls, chat: Chat, llm_id: str | None = None) -> ChatConfig:
-        """The settings of an assistant (``llm_id`` overrides its model)."""
+    def of(
+        cls, chat: Chat, llm_id: str | None = None, llm_setting: dict[str, Any] | None = None
+    ) -> ChatConfig:
+        """The settings of an assistant (``llm_id`` overrides its model, ``llm_setting``
+        some of its model settings)."""
         config = chat.prompt_config or {}
         return cls(
             llm_id=llm_id or chat.llm_id,
-            llm_setting=dict(chat.llm_setting or {}),
+            llm_setting={**(chat.llm_setting or {}), **(llm_setting or {})},
             system=str(config.get("system", "")),
             parameters=list(config.get("parameters", [])),
             empty_response=str(config.get("empty_response") or ""),

@@ -8,7 +8,7 @@ transaction of its own when the stream ends, however it ends.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -163,13 +163,16 @@ def start_turn(
     history: Sequence[Message] | None = None,
     llm_id: str | None = None,
     stateless: bool = False,
+    model_options: Mapping[str, Any] | None = None,
 ) -> Turn:
     """Check the assistant and session, prepare the answer and store the question.
 
     Without ``chat_id`` the tenant's default (or ``llm_id``) model answers directly and
     nothing is stored; nor with ``stateless`` (the OpenAI-compatible routes). ``history``
-    given (OpenAI-style messages) replaces the stored one.
+    given (OpenAI-style messages) replaces the stored one. ``model_options`` (a request's
+    ``temperature``, ``max_tokens``, ``stop``…) override the assistant's model settings.
     """
+    overrides = {k: v for k, v in (model_options or {}).items() if v is not None}
     tenant_id = principal.tenant_id
     question = question.strip()
     if chat_id is None:
@@ -179,7 +182,7 @@ def start_turn(
             session,
             state,
             principal,
-            ChatConfig(llm_id=llm_id),
+            ChatConfig(llm_id=llm_id, llm_setting=overrides),
             question,
             history or (),
             chat=None,
@@ -192,7 +195,7 @@ def start_turn(
             session,
             state,
             principal,
-            ChatConfig.of(chat, llm_id),
+            ChatConfig.of(chat, llm_id, overrides),
             question,
             history or (),
             chat=chat,
@@ -214,7 +217,7 @@ def start_turn(
         session,
         state,
         principal,
-        ChatConfig.of(chat, llm_id),
+        ChatConfig.of(chat, llm_id, overrides),
         question,
         history,
         chat=chat,

@@ -239,6 +239,29 @@ def record_feedback(
     )
 
 
+def delete_message(
+    session: Session, principal: Principal, chat_id: str, session_id: str, message_id: str
+) -> ChatSession:
+    """Delete a message and its partner, as RAGFlow deletes a question with its answer:
+    an answer takes the question before it, a question the answer after it. The session."""
+    get_chat(session, principal.tenant_id, chat_id)
+    row = get_session(session, principal.tenant_id, chat_id, session_id)
+    messages = session_messages(session, row)
+    index = next((i for i, m in enumerate(messages) if m.id == message_id), None)
+    if index is None:
+        raise NotFound("Message not found!")
+    doomed = [messages[index]]
+    if messages[index].role == "assistant" and index > 0 and messages[index - 1].role == "user":
+        doomed.append(messages[index - 1])
+    after = messages[index + 1] if index + 1 < len(messages) else None
+    if messages[index].role == "user" and after is not None and after.role == "assistant":
+        doomed.append(after)
+    for message in doomed:
+        session.delete(message)
+    session.flush()
+    return row
+
+
 # -- JSON --------------------------------------------------------------------------------
 
 

@@ -45,9 +45,14 @@ def ragflow_events(
     session_id: str,
     prompt: str,
     trace: Mapping[str, Any] | None = None,
+    *,
+    legacy: bool = False,
 ) -> Generator[str, None, None]:
-    """RAGFlow's stream: the answer so far in each event, the reference in the last one,
-    an error event (code != 0) if the model fails, and always the closing ``data: true``.
+    """RAGFlow's stream, as current RAGFlow sends it: each event's ``answer`` is the new
+    text only (``"final": false``), a closing ``"final": true`` event carries the reference
+    and the other answer fields with an empty ``answer``; ``legacy`` gives the earlier form
+    (each event the answer so far, the reference in the last one, no ``final``). A model
+    failure is an error event (code != 0); the closing ``data: true`` always comes.
     ``trace`` fields go into every answer event."""
     trace = trace or {}
     try:
@@ -55,16 +60,19 @@ def ragflow_events(
             data: dict[str, Any]
             if isinstance(item, Piece):
                 data = {
-                    "answer": item.answer,
+                    "answer": item.answer if legacy else item.delta,
                     "reference": {},
                     "audio_binary": None,
                     "id": message_id,
                     "session_id": session_id,
+                    **({} if legacy else {"final": False}),
                     **trace,
                 }
                 yield event({"code": 0, "message": "", "data": data})
             elif isinstance(item, Finished):
                 data = ragflow_answer(item.answer, message_id, session_id, prompt, trace)
+                if not legacy:
+                    data |= {"answer": "", "final": True}
                 yield event({"code": 0, "message": "", "data": data})
             elif isinstance(item, Failed):
                 data = {
@@ -78,6 +86,19 @@ def ragflow_events(
         yield event({"code": 0, "message": "", "data": True})
     finally:
         _close(events)
+
+
+def ragflow_opener_events(
+    data: dict[str, Any], *, legacy: bool = False
+) -> Generator[str, None, None]:
+    """The stream of an answer given without a model call (a new session's opener): the
+    text, then (except ``legacy``) the closing ``final`` event, then ``data: true``."""
+    if legacy:
+        yield event({"code": 0, "message": "", "data": data})
+    else:
+        yield event({"code": 0, "message": "", "data": data | {"final": False}})
+        yield event({"code": 0, "message": "", "data": data | {"answer": "", "final": True}})
+    yield event({"code": 0, "message": "", "data": True})
 
 
 # -- OpenAI ------------------------------------------------------------------------------
@@ -169,7 +190,8 @@ def openai_events(
                     delta["reference"] = item.answer.reference
                 finish = item.answer.finish_reason or "stop"
                 usage = openai_usage(item.answer)
-                yield event(_chunk(completion_id, model, created, delta, finish, usage, trace))
+                used = item.answer.model or model  # as the provider names it
+                yield event(_chunk(completion_id, used, created, delta, finish, usage, trace))
             elif isinstance(item, Failed):
                 error = {"message": item.message, "type": "server_error", "code": item.code}
                 yield event({"error": error, **(trace or {})})

@@ -144,6 +144,39 @@ def add(
     return chunk
 
 
+def get(
+    session: Session, tenant_id: str, dataset_id: str, document_id: str, chunk_id: str
+) -> tuple[Document, Chunk]:
+    """One chunk of the document, and the document; ``NotFound`` otherwise."""
+    _, document = document_in_dataset(session, tenant_id, dataset_id, document_id)
+    chunk = repo.get_chunk(session, tenant_id, chunk_id, document_id=document_id)
+    if chunk is None:
+        raise NotFound(f"Chunk not found: {dataset_id}/{chunk_id}")
+    return document, chunk
+
+
+def switch(
+    session: Session,
+    state: ServiceContext,
+    tenant_id: str,
+    dataset_id: str,
+    document_id: str,
+    chunk_ids: Sequence[str],
+    *,
+    available: bool,
+) -> None:
+    """Make chunks of the document available to retrieval or not, all or none of them
+    (``NotFound`` naming the chunks the document lacks)."""
+    document_in_dataset(session, tenant_id, dataset_id, document_id)
+    wanted = list(dict.fromkeys(chunk_ids))
+    found = {i for i in wanted if repo.get_chunk(session, tenant_id, i, document_id=document_id)}
+    if len(found) != len(wanted):
+        missing = [i for i in wanted if i not in found]
+        raise NotFound(f"Can't find these chunks: {', '.join(missing)}")
+    session.commit()
+    state.store.set_available(tenant_id, available=available, chunk_ids=wanted)
+
+
 def update(
     session: Session,
     state: ServiceContext,

@@ -10,13 +10,17 @@ import copy
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ragprism.errors import DataError, InvalidArgument, NotFound
 from ragprism.llm.builtin import HASHING_MODEL
-from ragprism.models import Dataset, Tenant
-from ragprism.models.dataset import DEFAULT_EMBEDDING_DIMENSION, default_parser_config
+from ragprism.models import Dataset, Document, Tenant
+from ragprism.models.dataset import (
+    DEFAULT_EMBEDDING_DIMENSION,
+    DocumentRun,
+    default_parser_config,
+)
 from ragprism.rag.chunking import MAX_CHUNK_TOKEN_NUM
 from ragprism.repositories import datasets as repo
 from ragprism.repositories.datasets import DatasetFields, OrderBy
@@ -205,3 +209,20 @@ def delete(
     for dataset_id in wanted:
         state.store.delete_dataset(principal.tenant_id, dataset_id)
     return repo.delete_datasets(session, principal.tenant_id, wanted)
+
+
+def parsing_status(
+    session: Session, tenant_id: str, dataset_ids: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """Per dataset, how many of its documents are in each parsing state, under RAGFlow's
+    names (``unstart_count``, ``running_count``, ``cancel_count``, ``done_count``,
+    ``fail_count``)."""
+    counts = {i: {f"{run.value.lower()}_count": 0 for run in DocumentRun} for i in dataset_ids}
+    rows = session.execute(
+        select(Document.dataset_id, Document.run, func.count())
+        .where(Document.tenant_id == tenant_id, Document.dataset_id.in_(list(dataset_ids)))
+        .group_by(Document.dataset_id, Document.run)
+    )
+    for dataset_id, run, count in rows:
+        counts[dataset_id][f"{str(run).lower()}_count"] = int(count)
+    return counts

@@ -25,6 +25,7 @@ from ragprism.repositories.datasets import DocumentFields, OrderBy
 from ragprism.services.accounts.accounts import Principal
 from ragprism.services.knowledge.chunks import document_in_dataset, drop_document_chunks
 from ragprism.services.knowledge.datasets import CHUNK_METHODS, get, merged_parser_config
+from ragprism.services.knowledge.metadata_filter import MetadataCondition, matching_document_ids
 
 if TYPE_CHECKING:
     from ragprism.services.context import ServiceContext
@@ -112,9 +113,14 @@ def list_page(
     runs: Sequence[str],
     created_from: datetime | None,
     created_to: datetime | None,
+    metadata_condition: MetadataCondition | None = None,
 ) -> tuple[list[Document], int]:
-    """A page of the dataset's documents and the total."""
+    """A page of the dataset's documents and the total; with a ``metadata_condition``
+    only the documents whose ``meta_fields`` meet it."""
     get(session, tenant_id, dataset_id)
+    among = None
+    if metadata_condition is not None:
+        among = matching_document_ids(session, tenant_id, [dataset_id], metadata_condition)
     try:
         parsed_runs = [DocumentRun.parse(r) for r in runs]
     except ValueError as exc:
@@ -136,6 +142,7 @@ def list_page(
         runs=parsed_runs or None,
         created_from=created_from,
         created_to=created_to,
+        among=among,
     )
     if total == 0 and document_id:
         raise NotFound(f"You don't own the document {document_id}.")

@@ -23,6 +23,7 @@ from ragprism.llm.pricing import ModelPrice
 from ragprism.models import Dataset, Document
 from ragprism.retrieval import ScoredChunk, query_terms
 from ragprism.retrieval.analysis import index_terms
+from ragprism.services.knowledge.metadata_filter import MetadataCondition, matching_document_ids
 from ragprism.services.models.model_usage import record_usage
 from ragprism.tracing import NoopTrace, Trace
 
@@ -51,6 +52,8 @@ class RetrievalRequest:
     rerank_id: str | None = None
     keyword: bool = False
     highlight: bool = False
+    # Only documents whose ``meta_fields`` meet it (RAGFlow's ``metadata_condition``).
+    metadata_condition: MetadataCondition | None = None
 
 
 @dataclass
@@ -60,6 +63,18 @@ class RetrievalResult:
     chunks: list[dict[str, Any]]
     doc_aggs: list[dict[str, Any]]
     total: int
+
+
+def _reranker(
+    session: Session, state: ServiceContext, tenant_id: str, rerank_id: str | None
+) -> RerankModel | None:
+    """The rerank model ``rerank_id`` names; its errors name the field."""
+    if not rerank_id:
+        return None
+    try:
+        return state.models.rerank(session, tenant_id, rerank_id)
+    except (DataError, InvalidArgument) as exc:
+        raise type(exc)(f"rerank_id: {exc.message}") from None
 
 
 def _validate(request: RetrievalRequest) -> None:
@@ -135,11 +150,17 @@ def retrieve(
         raise DataError("Datasets use different embedding models.")
     embedding_id = models.pop()
     embedder = state.models.embedding(session, tenant_id, embedding_id)
-    reranker = (
-        state.models.rerank(session, tenant_id, request.rerank_id) if request.rerank_id else None
-    )
+    reranker = _reranker(session, state, tenant_id, request.rerank_id)
     if isinstance(parent, Trace):  # the trace is tagged with every model it used
         parent.update(tags=[embedding_id or embedder.model_name, request.rerank_id or ""])
+    document_ids = request.document_ids
+    if request.metadata_condition is not None:
+        chosen = matching_document_ids(
+            session, tenant_id, [d.id for d in datasets], request.metadata_condition
+        )
+        document_ids = [i for i in document_ids if i in set(chosen)] if document_ids else chosen
+        if not document_ids:
+            return RetrievalResult([], [], 0)
     tracer = parent if parent is not None else _NOOP
     with tracer.observation(
         "retrieval",
@@ -162,7 +183,7 @@ def retrieve(
                 # With a rerank model the blend changes afterwards: filter only then.
                 similarity_threshold=0.0 if reranker else request.similarity_threshold,
                 vector_similarity_weight=request.vector_similarity_weight,
-                document_ids=request.document_ids,
+                document_ids=document_ids,
                 keyword=request.keyword,
             )
             obs.update(output={"candidates": len(found)})
@@ -260,6 +281,7 @@ def _chunk_json(
         "content": chunk.content,
         "document_id": chunk.document_id,
         "document_keyword": names.get(chunk.document_id, ""),
+        "document_name": names.get(chunk.document_id, ""),  # the SDK's Chunk reads this
         "dataset_id": chunk.dataset_id,
         "kb_id": chunk.dataset_id,
         "similarity": chunk.similarity,

@@ -352,10 +352,14 @@ class ModelSettingsService:
             if builtin_kind(name) != kind:
                 raise DataError(f"{model_id} is not a built-in {kind} model")
             return None
+        try:
+            factory = _factory_name(factory)
+        except InvalidArgument:  # the caller names its field; the factory is part of it
+            raise DataError(f"model {model_id} ({kind}): unknown factory {factory!r}") from None
         row = session.scalars(
             select(TenantLlm).where(
                 TenantLlm.tenant_id == tenant_id,
-                TenantLlm.llm_factory == _factory_name(factory),
+                TenantLlm.llm_factory == factory,
                 TenantLlm.llm_name == name,
                 TenantLlm.model_type == kind,
             )
