@@ -21,7 +21,8 @@ README_SERVER = "http://127.0.0.1:9380"
 README_LANGFUSE = "http://127.0.0.1:3000"
 LANGFUSE_COMMAND = ".venv/bin/python -m tests.support.langfuse_server --port 3000"
 
-pytestmark = pytest.mark.slow
+# The server start alone may take minutes on a loaded machine (see conftest).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
 
 def tour_blocks() -> list[str]:
@@ -73,6 +74,8 @@ def langfuse_from_readme() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def test_readme_tour_runs_as_pasted(
