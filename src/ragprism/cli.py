@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from ragprism import __version__
+from ragprism.client.commands import ask, ingest
 from ragprism.db import Database
 from ragprism.db.migrate import upgrade as migrate_upgrade
 from ragprism.errors import RagprismError
@@ -26,6 +27,8 @@ keys_app = typer.Typer(help="Manage the master key that encrypts stored secrets.
 app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.command()(ingest)
+app.command()(ask)
 console = Console(stderr=True)
 
 
