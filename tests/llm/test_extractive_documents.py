@@ -115,3 +115,8 @@ def test_the_generated_handbook_is_answered(filename: str) -> None:
     contents = [chunk.text for chunk in chunks]
     right = [q.text for q in QUESTIONS if q.fact.lower() in ask(q.text, *contents).lower()]
     assert len(right) >= 9, {q.text for q in QUESTIONS} - set(right)
+
+
+def test_a_table_without_a_header_row_keeps_plain_rows() -> None:
+    rows = "Prices\n\nBasic | 10 euros a month\nPro | 25 euros a month"
+    assert passage_sentences(rows) == ["Basic, 10 euros a month", "Pro, 25 euros a month"]

@@ -43,6 +43,7 @@ def _units(text: str) -> list[tuple[str, bool]]:
     units: list[tuple[str, bool]] = []
     current = ""
     header: list[str] | None = None
+    in_table = False
     lines = text.splitlines()
     for index, raw in enumerate(lines):
         line = raw.strip()
@@ -51,15 +52,15 @@ def _units(text: str) -> list[tuple[str, bool]]:
             continue  # the rule under a Markdown table's header
         if _is_table_row(line):
             cells = _cells(line)
-            first = not (units and "|" in units[-1][0]) and not current and header is None
-            if _TABLE_RULE.match(following) or (first and _header_cells(cells)):
+            if _TABLE_RULE.match(following) or (not in_table and _header_cells(cells)):
                 header = cells
             else:
                 units.append((current, False))
                 units.append((_row_text(cells, header), True))
             current = ""
+            in_table = True
             continue
-        header = None
+        header, in_table = None, False
         if not line:
             units.append((current, False))
             current = ""
