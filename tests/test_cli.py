@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet
 from sqlalchemy import inspect, select
 from typer.testing import CliRunner, Result
 
+from ragprism import __version__
 from ragprism.cli import app
 from ragprism.db import Database
+from ragprism.db.migrate import alembic_config
 from ragprism.models import TenantLangfuse
 from ragprism.security.keyring import Keyring, read_key_file
 from ragprism.security.tokens import mask_secret
@@ -60,6 +63,13 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     get_settings.cache_clear()
 
 
+def head_revision() -> str:
+    """The newest migration's revision."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
 def one_line(output: str) -> str:
     """The output with rich's line wrapping undone."""
     return " ".join(output.split())
@@ -103,7 +113,7 @@ def stored_ciphertext(cli: Cli, tenant_id: str) -> str:
 def test_db_upgrade_creates_the_tables(cli: Cli) -> None:
     result = cli("db", "upgrade")
     assert result.exit_code == 0, result.output
-    assert "up to date" in result.output
+    assert f"upgraded from revision base to {head_revision()}" in one_line(result.output)
     database = cli.database()
     try:
         tables = set(inspect(database.engine).get_table_names())
@@ -117,7 +127,32 @@ def test_db_upgrade_creates_the_tables(cli: Cli) -> None:
         "api_token",
         "tenant_langfuse",
     } <= tables
-    assert cli("db", "upgrade").exit_code == 0  # idempotent
+    again = cli("db", "upgrade")  # idempotent, and says so
+    assert again.exit_code == 0, again.output
+    assert f"up to date at revision {head_revision()}: nothing to apply" in one_line(again.output)
+
+
+def test_db_upgrade_names_both_revisions(cli: Cli) -> None:
+    assert cli("db", "upgrade", "0002").exit_code == 0
+    result = cli("db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert f"upgraded from revision 0002 to {head_revision()}" in one_line(result.output)
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable_and_exit_2(cli: Cli) -> None:
+    cli.monkeypatch.setenv("RAGPRISM_PORT", "abc")
+    result = cli("db", "upgrade")
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("error: RAGPRISM_PORT=abc: ")
+    assert "Traceback" not in result.output
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"ragprism {__version__}"
 
 
 def test_user_create_then_login_and_duplicate(cli: Cli) -> None:

@@ -1,4 +1,5 @@
-"""The ``ragprism`` command line: serve, user create, db upgrade, keys rotate."""
+"""The ``ragprism`` command line: serve, user create, db upgrade, keys rotate; ingest and ask
+talk to a running server."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import logging
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
+from ragprism import __version__
+from ragprism.client.commands import ask, ingest
 from ragprism.db import Database
 from ragprism.db.migrate import upgrade as migrate_upgrade
 from ragprism.errors import RagprismError
@@ -15,7 +19,8 @@ from ragprism.security.file_modes import protect_data_dir, restrict_new_files
 from ragprism.security.keyring import KeyringError
 from ragprism.services.accounts import accounts, key_rotation
 from ragprism.services.accounts.key_rotation import check_secrets_readable
-from ragprism.settings import get_settings
+from ragprism.settings import Settings
+from ragprism.settings import get_settings as read_settings
 
 app = typer.Typer(help="ragprism: multi-tenant RAG server with per-tenant Langfuse tracing.")
 user_app = typer.Typer(help="Manage users.")
@@ -24,15 +29,46 @@ keys_app = typer.Typer(help="Manage the master key that encrypts stored secrets.
 app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
-
-
-@app.callback()
-def _owner_only_files() -> None:
-    """Every command: files it creates (database, spool, key) are readable by its user only."""
-    restrict_new_files()
+app.command()(ingest)
+app.command()(ask)
 
 
 console = Console(stderr=True)
+
+
+def get_settings() -> Settings:
+    """The settings; a value that does not parse ends the command with one line naming the
+    variable, and exit status 2 (a usage error, like a bad option)."""
+    try:
+        return read_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            variable = "RAGPRISM_" + str(error["loc"][0]).upper() if error["loc"] else "RAGPRISM_*"
+            value = error.get("input")
+            shown = f"={value}" if isinstance(value, str | int | float) else ""
+            # One plain line per bad variable: no rich markup or wrapping to get in the way.
+            typer.echo(f"error: {variable}{shown}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ragprism {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """ragprism: multi-tenant RAG server with per-tenant Langfuse tracing."""
+    # Every command: files it creates (database, spool, key) are readable by its user only.
+    restrict_new_files()
 
 
 @app.command()
@@ -92,9 +128,12 @@ def user_create(
 
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Apply migrations up to REVISION (default: the newest)."""
-    migrate_upgrade(get_settings().resolved_database_url, revision)
-    console.print("[green]database is up to date[/green]")
+    """Apply migrations up to REVISION (default: the newest) and say which were applied."""
+    before, after = migrate_upgrade(get_settings().resolved_database_url, revision)
+    if before == after:
+        typer.echo(f"database is up to date at revision {after or 'base'}: nothing to apply")
+    else:
+        typer.echo(f"database upgraded from revision {before or 'base'} to {after}")
 
 
 @keys_app.command("rotate")

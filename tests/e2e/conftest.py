@@ -45,7 +45,8 @@ def live_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        # Generous: on a loaded machine importing and migrating alone can take a minute.
+        deadline = time.monotonic() + 150
         while True:
             try:
                 if httpx.get(url + "/v1/system/healthz").status_code == 200:

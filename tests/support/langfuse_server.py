@@ -13,6 +13,13 @@ Received spans and scores are recorded as plain dicts. Faults (latency, hangs, e
 statuses, 401s, connection resets, "this host is not Langfuse") can be switched on at
 runtime for all or some endpoints, optionally for the next ``times`` requests only.
 
+Run on its own, it lets you try the README tour offline (stop it with Ctrl-C)::
+
+    .venv/bin/python -m tests.support.langfuse_server --port 3000
+
+It then serves one project (public key ``pk-lf-local``, secret key ``sk-lf-local``) and
+prints a line for each trace it receives.
+
 Example::
 
     with FakeLangfuse() as lf:
@@ -24,6 +31,7 @@ Example::
 
 from __future__ import annotations
 
+import argparse
 import base64
 import binascii
 import gzip
@@ -825,3 +833,51 @@ class _Handler(LoopbackHandler):
             return b"".join(chunks)
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
+
+
+LOCAL_PUBLIC_KEY = "pk-lf-local"
+LOCAL_SECRET_KEY = "sk-lf-local"
+
+
+def _print_new_traces(lf: FakeLangfuse, seen: set[str]) -> None:
+    """One line per root span not printed yet: the trace's name and id."""
+    for span in lf.spans():
+        if span["parent_span_id"] is None and span["span_id"] not in seen:
+            seen.add(span["span_id"])
+            print(f"received trace {span['name']} {span['trace_id']}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve one local project until interrupted, printing the traces that arrive."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.langfuse_server",
+        description="A Langfuse-compatible test server on loopback (for trying ragprism "
+        "offline; it keeps what it receives in memory only).",
+    )
+    parser.add_argument("--port", type=int, default=3000, help="port on 127.0.0.1 (3000)")
+    args = parser.parse_args(argv)
+    lf = FakeLangfuse(
+        LOCAL_PUBLIC_KEY,
+        LOCAL_SECRET_KEY,
+        project_id="proj-local",
+        project_name="Local Project",
+        port=args.port,
+    ).start()
+    print(
+        f"Langfuse-compatible test server on {lf.url}: public key {LOCAL_PUBLIC_KEY}, "
+        f"secret key {LOCAL_SECRET_KEY} (Ctrl-C stops it)",
+        flush=True,
+    )
+    seen: set[str] = set()
+    try:
+        while True:
+            _print_new_traces(lf, seen)
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        lf.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ragprism import __version__
-from ragprism.api import access_log, errors, web_app
+from ragprism.api import access_log, docs, errors, openapi, web_app
 from ragprism.api.body_limit import BodyLimitMiddleware
 from ragprism.api.routes import (
     audio,
@@ -51,12 +51,16 @@ def create_app(settings: Settings | None = None, state: Runtime | None = None) -
         description="Multi-tenant RAG chat server with per-tenant Langfuse tracing. "
         "RAGFlow-compatible HTTP API.",
         lifespan=lifespan,
+        docs_url=None,  # served by api/docs.py, without a CDN
+        redoc_url=None,
     )
     app.state.ragprism = app_state
     errors.install(app)
     access_log.install()
     # Added first, so it runs inside the body limit: it only ever sees bounded bodies.
     app.add_middleware(LoneSurrogateMiddleware)
+    docs.install(app)
+    openapi.install(app)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

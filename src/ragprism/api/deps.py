@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from ragprism.runtime import Runtime
@@ -30,8 +31,19 @@ def get_session(state: StateDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+# Declares the scheme in the OpenAPI document (so "Authorize" in /docs works); the header
+# itself is read below, where a bare token without "Bearer" is accepted too, as RAGFlow does.
+bearer_auth = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A login token (`data.access_token` of `POST /v1/user/login`) or an API key "
+    "(`ragflow-…`, from `POST /v1/system/new_token`).",
+)
+
+
 def get_principal(
     session: SessionDep,
+    _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_auth)] = None,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_tenant_id: Annotated[
         str | None,

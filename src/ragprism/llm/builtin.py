@@ -30,7 +30,8 @@ from ragprism.llm.base import (
     Usage,
 )
 from ragprism.llm.knowledge import KnowledgeBlock, citation, parse_knowledge
-from ragprism.llm.terms import STOP_WORDS, is_cjk, sentences, stem, terms, words
+from ragprism.llm.passages import passage_sentences
+from ragprism.llm.terms import STOP_WORDS, is_cjk, stem, terms, words
 from ragprism.llm.tokens import count_all, count_message_tokens, count_tokens
 
 HASHING_MODEL = "builtin-hashing"
@@ -161,7 +162,7 @@ class ExtractiveChat:
         candidates = [
             _Candidate(sentence, block.id, Counter(terms(sentence)))
             for block in blocks
-            for sentence in sentences(block.content)
+            for sentence in passage_sentences(block.content)
         ]
         candidates = [c for c in candidates if c.terms]
         if not wanted or not candidates:
