@@ -278,8 +278,17 @@ def bulk_fill(
     """
     table = f"chunk_vector_{corpus.sentence_vectors.shape[1]}"
     with database.engine.begin() as conn:
+        exists = conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar()
+    adding = 0.0
+    if exists is None:
+        # The store creates the table, and its HNSW index, with its first chunk: add that
+        # one first, so the index dropped below is not made again by ``ingest``.
+        _, adding = ingest(store, database, place, corpus, start, start + 1)
+        start += 1
+    with database.engine.begin() as conn:
         conn.execute(text(f"DROP INDEX IF EXISTS ix_{table}_hnsw"))
-    _, adding = ingest(store, database, place, corpus, start, stop)
+    _, rest = ingest(store, database, place, corpus, start, stop)
+    adding += rest
     began = time.perf_counter()
     with database.engine.begin() as conn:
         conn.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))  # build in memory

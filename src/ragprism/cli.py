@@ -1,10 +1,13 @@
-"""The ``ragprism`` command line: serve, user create, db upgrade, keys rotate; ingest and ask
-talk to a running server."""
+"""The ``ragprism`` command line: serve, worker, user create, db upgrade, keys rotate; ingest
+and ask talk to a running server."""
 
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+import os
+import signal
+import threading
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -76,33 +79,107 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (RAGPRISM_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (RAGPRISM_PORT).")] = None,
     migrate: Annotated[bool, typer.Option(help="Apply migrations before starting.")] = True,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes sharing the port (each its own tracing).")
+    ] = 1,
+    parse_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Parsing threads per server process (RAGPRISM_PARSE_WORKERS); 0 when "
+            "`ragprism worker` processes parse.",
+        ),
+    ] = None,
 ) -> None:
-    """Start the HTTP server."""
+    """Start the HTTP server (with --workers N, N processes on one port)."""
     import uvicorn
 
     from ragprism.api.app import create_app
 
+    if parse_workers is not None:
+        # The setting travels in the environment: --workers processes read their own.
+        os.environ["RAGPRISM_PARSE_WORKERS"] = str(parse_workers)
+        get_settings.cache_clear()
     settings = get_settings()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    _configure_logging()
     protect_data_dir(settings.data_dir)
     if migrate:
         migrate_upgrade(settings.resolved_database_url)
-    application = create_app(settings)
-    if not settings.accept_lost_secrets:
-        try:
-            runtime = application.state.ragprism
-            check_secrets_readable(runtime.db, runtime.keyring)
-        except KeyringError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from None
-    uvicorn.run(
-        application,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="info",
-        timeout_graceful_shutdown=10,
+    _refuse_lost_secrets(settings)
+    options: dict[str, Any] = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": "info",
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers > 1:
+        # Each process calls the factory: its own runtime, tracing engine and parse workers.
+        # A new process imports the whole server before it answers the supervisor's health
+        # check; on a busy machine that takes longer than uvicorn's default of 5 s.
+        uvicorn.run(
+            "ragprism.api.app:create_app",
+            factory=True,
+            workers=workers,
+            timeout_worker_healthcheck=60,
+            **options,
+        )
+    else:
+        uvicorn.run(create_app(settings), **options)
+
+
+@app.command()
+def worker(
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, help="Parsing threads (default RAGPRISM_PARSE_WORKERS, at least 1)."),
+    ] = None,
+) -> None:
+    """Parse queued documents, with no HTTP server, until SIGTERM or Ctrl-C."""
+    from ragprism.runtime import Runtime
+
+    settings = get_settings()
+    settings.parse_workers = threads or max(1, settings.parse_workers)
+    _configure_logging()
+    protect_data_dir(settings.data_dir)
+    _refuse_lost_secrets(settings)
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    runtime = Runtime.build(settings)
+    runtime.start()
+    logging.getLogger(__name__).info(
+        "parse worker started: %d thread(s), polling every %gs",
+        settings.parse_workers,
+        settings.parse_poll_seconds,
+    )
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        runtime.close()
+        logging.getLogger(__name__).info("parse worker stopped")
+
+
+def _refuse_lost_secrets(settings: Settings) -> None:
+    """Stop, naming the problem, when stored secrets cannot be decrypted with the master key
+    (unless RAGPRISM_ACCEPT_LOST_SECRETS says the operator will enter them again)."""
+    if settings.accept_lost_secrets:
+        return
+    from ragprism.runtime import make_keyring
+
+    database = Database(settings.resolved_database_url)
+    try:
+        check_secrets_readable(database, make_keyring(settings))
+    except KeyringError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
 

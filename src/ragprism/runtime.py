@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ragprism.db import Database
+from ragprism.rag.sandbox import MiB, ParseBudget
 from ragprism.retrieval import ChunkStore, make_store
 from ragprism.security.host_policy import HostPolicy
 from ragprism.security.keyring import Keyring
@@ -120,6 +121,10 @@ class Runtime:
                 workers=self.settings.parse_workers,
                 lease_seconds=self.settings.parse_lease_seconds,
                 poll_seconds=self.settings.parse_poll_seconds,
+                budget=ParseBudget(
+                    self.settings.parse_timeout_seconds, self.settings.parse_memory_mib * MiB
+                ),
+                per_tenant_limit=self.settings.parse_tenant_concurrency or None,
             )
         self.parse_worker.start()
 

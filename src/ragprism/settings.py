@@ -196,6 +196,26 @@ class Settings(BaseSettings):
         "(a parse request on this process wakes it at once).",
     )
 
+    parse_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest time parsing one document may take. Each document is parsed in "
+        "a child process, which is killed past it; the document fails with a message naming "
+        "this setting.",
+    )
+    parse_memory_mib: int = Field(
+        default=1024,
+        ge=0,
+        description="Memory (address space, MiB) the child process parsing one document may "
+        "add to what it starts with; past it the document fails (0: no limit; Linux only).",
+    )
+    parse_tenant_concurrency: int = Field(
+        default=1,
+        ge=0,
+        description="Most documents of one tenant parsed at once, by all parse workers of "
+        "all processes together; tenants are served in turn (0: no limit).",
+    )
+
     @field_validator("langfuse_host_policy", mode="before")
     @classmethod
     def _split_policy(cls, value: object) -> object:

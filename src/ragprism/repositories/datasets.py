@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any, Literal, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ragprism.db.base import new_id, utcnow
@@ -26,6 +26,7 @@ from ragprism.errors import Conflict, NotFound
 from ragprism.models import Chunk, Dataset, Document, DocumentBlob, DocumentRun
 from ragprism.models.dataset import default_parser_config, name_key
 from ragprism.repositories.common import flush_unique
+from ragprism.repositories.parse_queue import claim_next_document as claim_next_document
 
 OrderBy = Literal["create_time", "update_time"]
 
@@ -538,79 +539,6 @@ def _set_run(
         session.execute(update(Document).where(Document.id.in_(found)).values(**values))
         session.expire_all()
     return found
-
-
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    return and_(
-        Document.run == DocumentRun.RUNNING.value,
-        or_(Document.claim_expires_at.is_(None), Document.claim_expires_at < now),
-    )
-
-
-def claim_next_document(session: Session, worker_id: str, lease_seconds: float) -> Document | None:
-    """Atomically claim one queued document (``RUNNING``, no live claim) for ``worker_id``.
-
-    The claim lasts ``lease_seconds`` unless renewed; a worker that dies loses it when it
-    expires and another worker takes the document over. ``parse_attempts`` counts claims.
-    Commit soon after: on PostgreSQL and MariaDB the row stays locked until then
-    (``SELECT … FOR UPDATE SKIP LOCKED``, so other workers pass it by); on SQLite the
-    claim is a compare-and-set on the old claim values.
-    """
-    now = utcnow()
-    expires = now + timedelta(seconds=lease_seconds)
-    if session.get_bind().dialect.name == "sqlite":
-        return _claim_compare_and_set(session, worker_id, now, expires)
-    document = session.scalars(
-        select(Document)
-        .where(_claimable(now))
-        .order_by(Document.create_time, Document.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    ).first()
-    if document is None:
-        return None
-    document.claimed_by = worker_id
-    document.claim_expires_at = expires
-    document.parse_attempts += 1
-    session.flush()
-    return document
-
-
-def _claim_compare_and_set(
-    session: Session, worker_id: str, now: datetime, expires: datetime
-) -> Document | None:
-    while True:
-        candidate = session.execute(
-            select(Document.id, Document.claimed_by, Document.claim_expires_at)
-            .where(_claimable(now))
-            .order_by(Document.create_time, Document.id)
-            .limit(1)
-        ).first()
-        if candidate is None:
-            return None
-        # Succeeds only if nobody changed the claim since we read it.
-        result = session.execute(
-            update(Document)
-            .where(
-                Document.id == candidate.id,
-                Document.run == DocumentRun.RUNNING.value,
-                Document.claimed_by.is_(None)
-                if candidate.claimed_by is None
-                else Document.claimed_by == candidate.claimed_by,
-                Document.claim_expires_at.is_(None)
-                if candidate.claim_expires_at is None
-                else Document.claim_expires_at == candidate.claim_expires_at,
-            )
-            .values(
-                claimed_by=worker_id,
-                claim_expires_at=expires,
-                parse_attempts=Document.parse_attempts + 1,
-                update_time=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            return session.get(Document, candidate.id, populate_existing=True)
 
 
 def renew_claim(session: Session, worker_id: str, document_id: str, lease_seconds: float) -> bool:

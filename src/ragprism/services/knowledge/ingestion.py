@@ -26,7 +26,8 @@ from ragprism.errors import RagprismError
 from ragprism.models import Document, DocumentRun
 from ragprism.rag.chunking import Chunk, chunk_text
 from ragprism.rag.images import is_image_name
-from ragprism.rag.parsing import ParsedDocument, Section, parse_document
+from ragprism.rag.parsing import ParsedDocument, Section
+from ragprism.rag.sandbox import ParseBudget, parse_with_budget
 from ragprism.repositories import datasets as repo
 from ragprism.retrieval import ChunkRecord
 from ragprism.services.knowledge.chunks import drop_document_chunks
@@ -84,9 +85,15 @@ class Ingestion:
     """Parses one claimed document for ``worker_id``."""
 
     def __init__(
-        self, state: ServiceContext, worker_id: str, lease_seconds: float, doc: ClaimedDocument
+        self,
+        state: ServiceContext,
+        worker_id: str,
+        lease_seconds: float,
+        doc: ClaimedDocument,
+        budget: ParseBudget,
     ) -> None:
         self.state = state
+        self.budget = budget
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
         self.doc = doc
@@ -191,7 +198,7 @@ class Ingestion:
             if is_image_name(doc.name):
                 parsed = self._describe(data, trace, obs)
             else:
-                parsed = parse_document(data, doc.name)
+                parsed = parse_with_budget(data, doc.name, self.budget)
             obs.update(output={"sections": len(parsed.sections), "chars": len(parsed.text)})
         self.progress(0.1, f"Parsed {len(parsed.sections)} section(s).")
         config = doc.parser_config

@@ -1,9 +1,11 @@
 """Background threads that parse queued documents (SPEC §4).
 
 Each thread claims one document at a time from the database queue
-(``claim_next_document``), runs ``services.ingestion`` on it and releases it. Several
-processes may share the queue: claims are leases, so a document whose worker died is
-taken over once its lease expires. Idle threads sleep until ``wake()`` (called when
+(``claim_next_document``: tenants in turn, at most ``per_tenant_limit`` documents of one
+tenant at once), runs ``services.ingestion`` on it and releases it. The file itself is
+parsed in a child process under ``budget`` (``rag.sandbox``). Several processes may share
+the queue: claims are leases, so a document whose worker died is taken over once its
+lease expires. Idle threads sleep until ``wake()`` (called when
 documents are queued by this process) or the poll interval.
 """
 
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from ragprism.models import Document, DocumentRun
+from ragprism.rag.sandbox import MiB, ParseBudget
 from ragprism.repositories import datasets as repo
 from ragprism.services.knowledge.ingestion import ClaimedDocument, Ingestion
 
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
     from ragprism.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
+
+DEFAULT_BUDGET = ParseBudget(seconds=300.0, memory_bytes=1024 * MiB)
 
 
 class ParseWorker:
@@ -37,11 +42,15 @@ class ParseWorker:
         workers: int = 1,
         lease_seconds: float = 60.0,
         poll_seconds: float = 2.0,
+        budget: ParseBudget = DEFAULT_BUDGET,
+        per_tenant_limit: int | None = 1,
     ) -> None:
         self.state = state
         self.workers = workers
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
+        self.budget = budget
+        self.per_tenant_limit = per_tenant_limit
         self.process_id = uuid.uuid4().hex[:12]
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -79,11 +88,13 @@ class ParseWorker:
     def run_once(self, worker_id: str) -> str | None:
         """Claim and parse one document; its id, or None if the queue was empty."""
         with self.state.db.session() as session:
-            document = repo.claim_next_document(session, worker_id, self.lease_seconds)
+            document = repo.claim_next_document(
+                session, worker_id, self.lease_seconds, per_tenant_limit=self.per_tenant_limit
+            )
             claimed = ClaimedDocument.of(document) if document is not None else None
         if claimed is None:
             return None
-        Ingestion(self.state, worker_id, self.lease_seconds, claimed).run()
+        Ingestion(self.state, worker_id, self.lease_seconds, claimed, self.budget).run()
         return claimed.id
 
     def _loop(self, worker_id: str) -> None:

@@ -1,0 +1,51 @@
+"""parse_with_budget: a document is parsed in a child process, killed past its budget."""
+
+from __future__ import annotations
+
+import pytest
+
+from ragprism.rag.parsing import parse_document
+from ragprism.rag.sandbox import (
+    MiB,
+    ParseBudget,
+    ParseBudgetExceeded,
+    ParseFailed,
+    parse_with_budget,
+)
+from tests.api.rag_support import docx_bytes, pdf_bytes
+from tests.support.hostile_documents import inflating_docx, shared_stream_pdf
+
+ROOMY = ParseBudget(seconds=120, memory_bytes=512 * MiB)
+
+
+def test_ordinary_documents_parse_as_they_do_in_process() -> None:
+    for name, data in [
+        ("notes.txt", b"Aardvarks dig burrows.\n\nOwls hunt mice."),
+        ("paper.pdf", pdf_bytes("First page.", "Second page.")),
+        ("letter.docx", docx_bytes("Dear reader,", "Bees make honey.")),
+    ]:
+        assert parse_with_budget(data, name, ROOMY) == parse_document(data, name)
+
+
+def test_a_parse_failure_keeps_its_message() -> None:
+    with pytest.raises(ParseFailed, match=r"could not read broken\.pdf as PDF"):
+        parse_with_budget(b"%PDF-1.7 this is not really a pdf", "broken.pdf", ROOMY)
+
+
+def test_pdf_sharing_one_huge_content_stream_is_stopped_at_the_time_budget() -> None:
+    hostile = shared_stream_pdf(pages=60, stream_bytes=MiB)
+    assert len(hostile) < 20_000  # a small upload
+    budget = ParseBudget(seconds=1.5, memory_bytes=512 * MiB)
+    with pytest.raises(ParseBudgetExceeded, match=r"hostile\.pdf took longer than its budget"):
+        parse_with_budget(hostile, "hostile.pdf", budget)
+    # The worker is not harmed: the next document parses.
+    assert parse_with_budget(b"still fine", "next.txt", ROOMY).text == "still fine"
+
+
+def test_docx_inflating_to_megabytes_of_xml_is_stopped_at_the_memory_budget() -> None:
+    hostile = inflating_docx(xml_bytes=16 * MiB)
+    assert len(hostile) < 100_000
+    budget = ParseBudget(seconds=120, memory_bytes=96 * MiB)
+    with pytest.raises(ParseBudgetExceeded, match=r"hostile\.docx needed more than its memory"):
+        parse_with_budget(hostile, "hostile.docx", budget)
+    assert parse_with_budget(b"still fine", "next.txt", ROOMY).text == "still fine"
