@@ -99,7 +99,7 @@ def serve(
     if parse_workers is not None:
         # The setting travels in the environment: --workers processes read their own.
         os.environ["RAGPRISM_PARSE_WORKERS"] = str(parse_workers)
-        get_settings.cache_clear()
+        read_settings.cache_clear()
     settings = get_settings()
     _configure_logging()
     protect_data_dir(settings.data_dir)

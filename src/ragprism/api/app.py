@@ -25,8 +25,8 @@ from ragprism.api.routes import (
     sessions,
     system,
     tenant,
-    usage,
     unsupported,
+    usage,
     user,
 )
 from ragprism.api.unicode_body import LoneSurrogateMiddleware
