@@ -8,7 +8,10 @@ export interface NavItem {
 }
 
 /** Top-level areas in the header. */
-export const primaryNav: NavItem[] = [{ to: "/settings", label: "Settings" }];
+export const primaryNav: NavItem[] = [
+  { to: "/chat", label: "Chat" },
+  { to: "/settings", label: "Settings" },
+];
 
 /** Sections of Settings, in the side navigation. */
 export const settingsNav: NavItem[] = [

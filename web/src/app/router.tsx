@@ -17,6 +17,7 @@ const ObservabilityPage = lazy(loadObservabilityPage);
 const ApiKeysPage = lazy(() => import("@/features/api-keys/components/ApiKeysPage"));
 const ModelsPage = lazy(() => import("@/features/models/components/ModelsPage"));
 const TeamPage = lazy(() => import("@/features/team/components/TeamPage"));
+const ChatPage = lazy(() => import("@/features/chat/components/ChatPage"));
 
 /** Renders a page once the user's role in the acting tenant is known. `prefetch` starts the
  * page's own requests and code at the same time, so they do not wait for the role. */
@@ -76,6 +77,14 @@ export function AppRouter() {
           }
         >
           <Route index element={<Navigate to={HOME} replace />} />
+          <Route
+            path="chat"
+            element={
+              <Suspense fallback={<Loading />}>
+                <ChatPage />
+              </Suspense>
+            }
+          />
           <Route path="settings" element={<SettingsLayout />}>
             <Route index element={<Navigate to={HOME} replace />} />
             <Route

@@ -12,16 +12,18 @@ interface DialogProps {
   children: ReactNode;
   /** Where the focus goes on close (default: the element focused before opening). */
   returnFocusTo?: RefObject<HTMLElement | null>;
+  /** Shown as a panel along the right edge (for long content). */
+  drawer?: boolean;
 }
 
 /** A modal dialog (Radix: focus trapped, Escape closes, focus returns to the opener). */
-export function Dialog({ open, onOpenChange, title, description, children, returnFocusTo }: DialogProps) {
+export function Dialog({ open, onOpenChange, title, description, children, returnFocusTo, drawer }: DialogProps) {
   return (
     <RadixDialog.Root open={open} onOpenChange={onOpenChange}>
       <RadixDialog.Portal>
         <RadixDialog.Overlay className="overlay" />
         <RadixDialog.Content
-          className="dialog"
+          className={drawer ? "dialog drawer" : "dialog"}
           onCloseAutoFocus={(event) => {
             const target = returnFocusTo?.current;
             if (target) {
@@ -30,6 +32,11 @@ export function Dialog({ open, onOpenChange, title, description, children, retur
             }
           }}
         >
+          {drawer ? (
+            <RadixDialog.Close asChild>
+              <Button className="drawer-close">Close</Button>
+            </RadixDialog.Close>
+          ) : null}
           <RadixDialog.Title className="dialog-title">{title}</RadixDialog.Title>
           {description ? (
             <RadixDialog.Description className="dialog-description">{description}</RadixDialog.Description>

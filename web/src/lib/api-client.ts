@@ -60,6 +60,22 @@ export function configureApiClient(next: Partial<Hooks>): void {
   Object.assign(hooks, next);
 }
 
+/** The login token and acting tenant headers, for requests `request` cannot make (streams, uploads). */
+export function authHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const { token, tenantId } = hooks.credentials();
+  if (token) {
+    headers.Authorization = `Bearer ${token}`;
+    if (tenantId) headers["X-Tenant-Id"] = tenantId;
+  }
+  return headers;
+}
+
+/** Reports an expired login found outside `request` (e.g. by a stream's HTTP 401). */
+export function reportUnauthorized(): void {
+  hooks.onUnauthorized();
+}
+
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export interface RequestOptions {
