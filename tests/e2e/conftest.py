@@ -23,15 +23,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def server_env() -> dict[str, str]:
+    """Settings of the live server beyond its data directory (a test module may override)."""
+    # The test servers listen on loopback, which the default host policy refuses.
+    return {"RAGPRISM_LANGFUSE_HOST_POLICY": "any"}
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, server_env: dict[str, str]) -> Iterator[tuple[str, Path]]:
     """A migrated server on a fresh data directory: (base URL, data directory)."""
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("RAGPRISM_")}
     env.update(
-        RAGPRISM_DATA_DIR=str(tmp_path / "data"),
-        RAGPRISM_LANGFUSE_DEFAULT_HOST="",
-        # The test servers listen on loopback, which the default host policy refuses.
-        RAGPRISM_LANGFUSE_HOST_POLICY="any",
+        RAGPRISM_DATA_DIR=str(tmp_path / "data"), RAGPRISM_LANGFUSE_DEFAULT_HOST="", **server_env
     )
     cli = Path(sys.executable).with_name("ragprism")
     log_path = tmp_path / "server.log"
