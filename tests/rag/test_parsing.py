@@ -81,7 +81,7 @@ def assert_consistent(document: ParsedDocument) -> None:
 
 def test_supported_extensions_cover_every_kind() -> None:
     kinds = {document_kind(f"file{extension}") for extension in SUPPORTED_EXTENSIONS}
-    assert kinds == {"txt", "md", "html", "pdf", "docx", "csv"}
+    assert kinds == {"txt", "md", "html", "pdf", "docx", "csv", "xlsx", "pptx"}
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,8 @@ def _type(values: Sequence[Any]) -> str:
 def summary(
     session: Session, tenant_id: str, dataset_id: str, document_ids: Sequence[str] | None
 ) -> dict[str, dict[str, Any]]:
-    """``{key: {"type", "values": [[value, documents], ...]}}``, most frequent first."""
+    """``{key: {"type", "values": [[value, documents], ...]}}``, most frequent first, equal
+    counts in the order of their text (not the order the database happened to return)."""
     counts: dict[str, Counter[Any]] = {}
     for document in _documents(session, tenant_id, dataset_id, document_ids):
         for key, value in (document.meta_fields or {}).items():
@@ -55,7 +56,9 @@ def summary(
     return {
         key: {
             "type": _type(list(counter)),
-            "values": [[value, n] for value, n in counter.most_common()],
+            "values": [
+                [value, n] for value, n in sorted(counter.items(), key=lambda i: (-i[1], str(i[0])))
+            ],
         }
         for key, counter in sorted(counts.items())
     }
