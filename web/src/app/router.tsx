@@ -4,7 +4,7 @@ import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
 
 import { ErrorNotice, Loading } from "@/components/Card";
 import { HOME, RequireAuth, useUserInfo, type UserInfo } from "@/features/auth";
-import { loadObservabilityPage, prefetchObservability } from "@/features/observability";
+import { ObservabilityPage, prefetchObservability } from "@/features/observability";
 import { errorMessage } from "@/lib/api-client";
 
 import { AppShell } from "./AppShell";
@@ -13,7 +13,6 @@ import { SettingsLayout } from "./SettingsLayout";
 // One chunk per page: the first page loads only its own code (docs/benchmarks.md).
 const LoginPage = lazy(() => import("@/features/auth/components/LoginPage"));
 const SignupPage = lazy(() => import("@/features/auth/components/SignupPage"));
-const ObservabilityPage = lazy(loadObservabilityPage);
 const ApiKeysPage = lazy(() => import("@/features/api-keys/components/ApiKeysPage"));
 const ModelsPage = lazy(() => import("@/features/models/components/ModelsPage"));
 const TeamPage = lazy(() => import("@/features/team/components/TeamPage"));
