@@ -329,6 +329,12 @@ def test_spans_stay_with_the_project_they_were_recorded_for(
     fake_langfuse.add_project(public, secret, project_id=dest.project_id)
     source.update(dest.tenant_id, public_key=public, secret_key=secret)
     engine.invalidate(dest.tenant_id)
+    # One request per destination is in flight at a time: once a retry with the new keys
+    # has been refused, no request with the old keys can still be on its way.
+    wait_until(
+        lambda: any(r.public_key == public for r in fake_langfuse.requests),
+        message="a retry with the new keys",
+    )
     fake_langfuse.clear_faults()
     assert engine.flush(5.0)
     spans = fake_langfuse.wait_for_spans(4, project_id=dest.project_id)
@@ -347,9 +353,15 @@ def test_spans_stay_with_the_project_they_were_recorded_for(
             project_id="p-new-project",
         )  # fmt: skip
         engine.invalidate(dest.tenant_id)
-    fake_langfuse.clear_faults()
     new = send_traces(engine, dest.tenant_id, 1)
-    assert engine.flush(5.0) is False  # the old project's spans were dropped meanwhile
+    # As above: once a request to the new project has been refused, no request to the old
+    # one is still on its way (a batch already sent to the old project stays there).
+    wait_until(
+        lambda: any(r.public_key == "pk-lf-new" for r in fake_langfuse.requests),
+        message="a request to the new project",
+    )
+    fake_langfuse.clear_faults()
+    engine.flush(5.0)
     moved = fake_langfuse.wait_for_spans(2, project_id="p-new-project")
     assert {s["trace_id"] for s in moved} == set(new)
     # The old project's spooled batch is dropped when it comes up (after any backoff).
@@ -388,3 +400,31 @@ def test_the_spool_is_deleted_only_when_the_configuration_is_gone(
     engine.invalidate(dest.tenant_id)
     wait_until(lambda: engine.health(dest.tenant_id)["spool"]["items"] == 0, message="deleted")
     assert engine.health(dest.tenant_id)["dropped_by_reason"] == {"config removed": 2}
+
+
+def test_a_spooled_batch_in_flight_is_counted_once(
+    make_engine: EngineFactory, source: DictSource, fake_langfuse: FakeLangfuse
+) -> None:
+    """A batch replayed from the spool is still in the spool while its request is out:
+    disabling keeps it (not dropped), removing drops it once (not once from memory and
+    once more from the spool)."""
+    engine = make_engine(retry=NO_RETRY)
+    dest = project(fake_langfuse, source)
+    engine.invalidate(dest.tenant_id)
+    fake_langfuse.status(503, endpoints="otel")
+    send_traces(engine, dest.tenant_id, 1)
+    wait_until(lambda: engine.health(dest.tenant_id)["spool"]["items"] == 2, message="spooled")
+    fake_langfuse.clear_faults()
+    fake_langfuse.hang(endpoints="otel")
+    fake_langfuse.wait_for_hanging(1)  # the replay of the spooled batch is in flight
+    try:
+        source.update(dest.tenant_id, enabled=False)
+        engine.invalidate(dest.tenant_id)
+        health = engine.health(dest.tenant_id)
+        assert (health["spool"]["items"], health["dropped"]) == (2, 0)
+        source.remove(dest.tenant_id)
+        engine.invalidate(dest.tenant_id)
+        wait_until(lambda: engine.health(dest.tenant_id)["spool"]["items"] == 0, message="gone")
+        assert engine.health(dest.tenant_id)["dropped_by_reason"] == {"config removed": 2}
+    finally:
+        fake_langfuse.clear_faults()

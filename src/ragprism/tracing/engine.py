@@ -256,9 +256,7 @@ class TracingEngine:
             spans, scores = queue.close("config removed")
             dropped = len(spans) + len(scores)
         if self._pool is not None:
-            state = self._pool.states.pop(tenant_id, None)
-            batches = (state.held, state.sending, state.pending, state.ready) if state else ()
-            dropped += sum(batch.count for batch in batches if batch is not None)
+            dropped += self._pool.forget(tenant_id, keep_spooled=not spool)
         if self._spool is not None and spool:
             dropped += self._spool.discard(tenant_id)
         if dropped:

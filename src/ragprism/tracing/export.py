@@ -207,6 +207,25 @@ class ExportPool:
             state.refused_version, state.not_before, state.failures = None, 0.0, 0
         self.replan(tenant_id, state, queue)
 
+    def forget(self, tenant_id: str, *, keep_spooled: bool) -> int:
+        """Tracing stopped for ``tenant_id``: let go of the batches its state holds, and
+        return how many items of them are lost. A batch claimed from the spool is still in
+        the spool: given back if ``keep_spooled``, else left to the caller's discard of
+        the tenant's spool, which counts it (so it is never counted twice)."""
+        with self._lock:
+            state = self.states.pop(tenant_id, None)
+        if state is None:
+            return 0
+        lost = 0
+        for batch in (state.held, state.sending, state.pending, state.ready):
+            if batch is None:
+                continue
+            if batch.spool_id is None:
+                lost += batch.count
+            elif keep_spooled:
+                self._release(batch.spool_id)
+        return lost
+
     def _step(self, destination: Destination, queue: TenantQueue, state: DestinationState) -> None:
         now = time.monotonic()
         if state.refused_version is not None and state.refused_version != destination.version:
