@@ -15,7 +15,7 @@ from ragprism.rag.sandbox import MiB, ParseBudget
 from ragprism.retrieval import ChunkStore, make_store
 from ragprism.security.host_policy import HostPolicy
 from ragprism.security.keyring import Keyring
-from ragprism.services.accounts.key_rotation import check_secrets_readable
+from ragprism.services.accounts.key_rotation import SecretsCheck, check_secrets_readable
 from ragprism.services.accounts.login_guard import FailureWindow, HashingSlots, LoginGuard
 from ragprism.services.knowledge.parse_worker import ParseWorker
 from ragprism.services.models.model_settings import ModelSettingsService
@@ -51,6 +51,7 @@ class Runtime:
     tracing: TracingEngine
     models: ModelSettingsService
     login_guard: LoginGuard
+    secrets: SecretsCheck
     # The chunk store is made on first use: it needs the migrated schema.
     _store: ChunkStore | None = field(default=None, repr=False)
     _store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -106,7 +107,15 @@ class Runtime:
             call_slots=TenantSlots(settings.provider_calls_per_tenant, "model provider calls"),
         )
         return cls(
-            settings, db, keyring, stats, langfuse, tracing, models, make_login_guard(settings)
+            settings,
+            db,
+            keyring,
+            stats,
+            langfuse,
+            tracing,
+            models,
+            make_login_guard(settings),
+            SecretsCheck(db, keyring),
         )
 
     def start(self) -> None:

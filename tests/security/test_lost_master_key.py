@@ -14,6 +14,7 @@ from ragprism.db import Database
 from ragprism.errors import OperatingError
 from ragprism.runtime import Runtime
 from ragprism.security.keyring import KeyringError
+from ragprism.services.observability.trace_destinations import DatabaseDestinations
 from ragprism.settings import Settings
 from tests.api.test_langfuse_config import fresh_keys, save
 from tests.conftest import Accounts
@@ -89,7 +90,24 @@ def test_accepting_lost_secrets_shows_them_as_such(
         # A model whose key is lost: a clear operating error, not a 500.
         with state.db.session() as session, pytest.raises(OperatingError, match="add the model"):
             state.models.chat(session, tenant_id, MODEL)
+        # Health says so, on both routes, instead of claiming all is well.
+        ours = other.get("/v1/system/healthz").json()["data"]
+        assert ours["status"] == "degraded"
+        assert ours["secrets"].startswith("nok: 2 of 2 stored secrets cannot be decrypted")
+        ragflow = other.get("/api/v1/system/healthz")
+        assert ragflow.status_code == 200
+        assert ragflow.json()["status"] == "degraded"
+        assert ragflow.json()["secrets"] == ours["secrets"]
+        # The tracing engine lists the tenant, disabled (its spool kept), without an error
+        # at every refresh of the configuration.
+        destination = DatabaseDestinations(database, state.keyring).load()[tenant_id]
+        assert destination.enabled is False
         # Entering the keys again repairs it.
         assert save(other, headers, fresh_keys(fake_langfuse))["code"] == 0
         config = other.get("/v1/langfuse/api_key", headers=headers).json()
         assert config["data"]["status"]["validation"] == "valid"
+
+
+def test_a_healthy_server_says_its_secrets_are_readable(client: TestClient) -> None:
+    assert client.get("/v1/system/healthz").json()["data"]["secrets"] == "ok"
+    assert client.get("/api/v1/system/healthz").json()["status"] == "ok"

@@ -253,7 +253,10 @@ def healthz(state: StateDep) -> JSONResponse:
     except Exception as exc:  # any failure means "not healthy", never a stack trace
         db = f"nok: {type(exc).__name__}"
     healthy = db == "ok"
-    # RAGFlow's keys, plus the envelope's code every ragprism response carries.
+    problem = state.secrets.problem() if healthy else None
+    # RAGFlow's keys, plus the envelope's code every ragprism response carries, and
+    # whether the stored secrets can be read (lost ones: serving, but ``degraded``).
     status = {"code": 0 if healthy else 500, "db": db, "doc_engine": db}
-    status["status"] = "ok" if healthy else "nok"
+    status["secrets"] = f"nok: {problem}" if problem else "ok"
+    status["status"] = ("degraded" if problem else "ok") if healthy else "nok"
     return JSONResponse(status, status_code=200 if healthy else 500)

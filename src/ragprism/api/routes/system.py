@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy import text
 
 from ragprism import __version__
-from ragprism.api.deps import CurrentPrincipal, SessionDep
+from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
 from ragprism.api.serialize import api_token_json, audit_event_json
 from ragprism.services.accounts import api_keys, audit
@@ -56,7 +56,16 @@ def version(principal: CurrentPrincipal) -> dict[str, Any]:
 
 
 @router.get("/healthz", tags=["health"])
-def healthz(session: SessionDep) -> dict[str, Any]:
-    """Liveness and database reachability; needs no login."""
+def healthz(session: SessionDep, state: StateDep) -> dict[str, Any]:
+    """Liveness, database reachability and whether the stored secrets can be read (a
+    server started with lost secrets is ``degraded``); needs no login."""
     session.execute(text("SELECT 1"))
-    return ok({"db": "ok", "version": __version__})
+    problem = state.secrets.problem()
+    return ok(
+        {
+            "db": "ok",
+            "secrets": f"nok: {problem}" if problem else "ok",
+            "status": "degraded" if problem else "ok",
+            "version": __version__,
+        }
+    )

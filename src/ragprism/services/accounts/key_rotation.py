@@ -8,6 +8,8 @@ refusing while any stored secret still needs one.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +112,38 @@ def unreadable_secrets(database: Database, keyring: Keyring) -> tuple[int, int]:
         return 0, 0
     unreadable = sum(1 for *_, value in rows if not keyring.can_decrypt(value))
     return unreadable, len(rows)
+
+
+class SecretsCheck:
+    """Whether the master key reads every stored secret, for the health checks.
+
+    A server started with ``RAGPRISM_ACCEPT_LOST_SECRETS`` runs with secrets it cannot
+    read until tenants enter them again; health must say so rather than claim all is
+    well. Counting decrypts every stored secret, so the count is kept ``ttl`` seconds.
+    """
+
+    def __init__(self, database: Database, keyring: Keyring, ttl: float = 30.0) -> None:
+        self._database = database
+        self._keyring = keyring
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._checked_at: float | None = None
+        self._problem: str | None = None
+
+    def problem(self) -> str | None:
+        """None when every stored secret can be decrypted, else what is wrong."""
+        with self._lock:
+            now = time.monotonic()
+            if self._checked_at is None or now - self._checked_at >= self._ttl:
+                unreadable, total = unreadable_secrets(self._database, self._keyring)
+                self._problem = (
+                    f"{unreadable} of {total} stored secrets cannot be decrypted with the "
+                    "master key: tenants must enter them again"
+                    if unreadable
+                    else None
+                )
+                self._checked_at = now
+            return self._problem
 
 
 def check_secrets_readable(database: Database, keyring: Keyring) -> None:

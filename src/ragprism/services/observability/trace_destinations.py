@@ -48,7 +48,6 @@ class DatabaseDestinations:
             ]
         destinations: dict[str, Destination] = {}
         secrets: dict[str, tuple[str, str]] = {}
-        failures = 0
         for tenant_id, host, public_key, secret_enc, project_id, options, version in records:
             cached = self._secrets.get(tenant_id)
             usable = True
@@ -61,7 +60,6 @@ class DatabaseDestinations:
                     if secret_enc not in self._reported:
                         self._reported.add(secret_enc)
                         log.error("the Langfuse secret of tenant %s cannot be decrypted", tenant_id)
-                    failures += 1
                     if cached is None:
                         # Still configured: listed, but disabled, so that the engine keeps
                         # its spooled batches (they go only when the row is deleted).
@@ -84,9 +82,8 @@ class DatabaseDestinations:
                 environment=options.get("environment") or None,
                 version=int(version or 0),
             )
-        if records and failures == len(records):
-            # A wrong master key, not a bad row: keep the engine's previous view rather
-            # than letting it believe every tenant was deleted (and discard their spool).
-            raise KeyringError("no stored Langfuse secret can be decrypted")
+        # A row whose secret cannot be decrypted is listed (disabled, or with its last good
+        # secret), never left out: the engine discards a tenant's spool only when its row
+        # is gone, so even a wrong master key for every row loses nothing.
         self._secrets = secrets
         return destinations
