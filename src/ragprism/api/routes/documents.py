@@ -123,7 +123,28 @@ def _empty_document_name(form_name: str | None, body: Any) -> str:
     return form_name
 
 
-@router.post("/datasets/{dataset_id}/documents")
+# The JSON body of ``type=empty`` is read by hand (the declared body is the upload's form):
+# declared here so that the reference shows it.
+_EMPTY_DOCUMENT_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "title": "EmptyDocumentIn",
+                    "description": "With `type=empty`: the new document's name (at most 255 "
+                    "bytes).",
+                    "properties": {"name": {"type": "string"}},
+                    "required": ["name"],
+                    "additionalProperties": False,
+                }
+            }
+        }
+    }
+}
+
+
+@router.post("/datasets/{dataset_id}/documents", openapi_extra=_EMPTY_DOCUMENT_BODY)
 def upload_documents(
     dataset_id: str,
     principal: CurrentPrincipal,
