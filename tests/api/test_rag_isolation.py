@@ -21,6 +21,7 @@ def routes(d: str, doc: str, chunk: str) -> list[tuple[str, str, dict[str, Any]]
         ("DELETE", "/datasets", {"json": {"ids": [d]}}),
         ("GET", f"/datasets/{d}/documents", {}),
         ("POST", f"/datasets/{d}/documents", {"files": [("file", ("x.txt", b"x"))]}),
+        ("POST", f"/datasets/{d}/documents", {"params": {"type": "empty"}, "json": {"name": "x"}}),
         ("PUT", f"/datasets/{d}/documents/{doc}", {"json": {"name": "stolen.txt"}}),
         ("GET", f"/datasets/{d}/documents/{doc}", {}),
         ("DELETE", f"/datasets/{d}/documents", {"json": {"ids": [doc]}}),

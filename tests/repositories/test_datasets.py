@@ -184,6 +184,30 @@ def test_documents_store_their_bytes(database: Database) -> None:
         assert dataset.document_count == 1
 
 
+def test_virtual_documents_have_no_file_and_are_never_queued(database: Database) -> None:
+    tenant_id = make_tenant(database)
+    dataset_id = make_dataset(database, tenant_id)
+    real = make_document(database, tenant_id, dataset_id, "notes.txt")
+    with database.session() as session:
+        virtual = repo.create_document(
+            session, tenant_id, dataset_id, name="notes.txt", data=None, created_by=tenant_id
+        ).id
+    with database.session() as session:
+        document = repo.get_document(session, tenant_id, virtual)
+        assert document is not None
+        assert (document.name, document.type, document.size) == ("notes(1).txt", "virtual", 0)
+        assert document.is_virtual
+        assert repo.get_document_blob(session, tenant_id, virtual) is None
+        dataset = repo.get_dataset(session, tenant_id, dataset_id)
+        assert dataset is not None
+        assert dataset.document_count == 2
+        assert repo.start_parsing(session, tenant_id, dataset_id, [real, virtual]) == [real]
+    assert claim(database, "w1") == real
+    assert claim(database, "w2") is None
+    with database.session() as session:
+        assert session.get(Document, virtual).run == "UNSTART"  # type: ignore[union-attr]
+
+
 def test_duplicate_document_names_are_numbered(database: Database) -> None:
     tenant_id = make_tenant(database)
     dataset_id = make_dataset(database, tenant_id)

@@ -4,6 +4,7 @@ from ragprism.models.answer_record import AnswerRecord, UsageDay
 from ragprism.models.audit import AuditEvent
 from ragprism.models.chat import Chat, ChatMessage, ChatSession
 from ragprism.models.dataset import (
+    VIRTUAL_DOCUMENT_TYPE,
     Chunk,
     ChunkIndexVersion,
     Dataset,
@@ -18,6 +19,7 @@ from ragprism.models.token import ApiToken, LoginToken
 from ragprism.models.user import Role, Tenant, User, UserTenant
 
 __all__ = [
+    "VIRTUAL_DOCUMENT_TYPE",
     "AnswerRecord",
     "ApiToken",
     "AuditEvent",

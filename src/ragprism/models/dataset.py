@@ -126,8 +126,16 @@ class Dataset(IdMixin, TimestampMixin, Base):
         return value
 
 
+# RAGFlow's ``FileType.VIRTUAL``: a document created empty (``type=empty``), with no file;
+# its chunks are added and edited by hand, it is never parsed.
+VIRTUAL_DOCUMENT_TYPE = "virtual"
+
+
 class Document(IdMixin, TimestampMixin, Base):
-    """An uploaded file and its parsing state; also the parse queue's unit of work."""
+    """An uploaded file and its parsing state; also the parse queue's unit of work.
+
+    A *virtual* document (``type`` ``"virtual"``) has no file: no ``DocumentBlob``, size 0.
+    """
 
     __tablename__ = "document"
     __table_args__ = (Index("ix_document_parse_queue", "run", "claim_expires_at"),)
@@ -160,6 +168,11 @@ class Document(IdMixin, TimestampMixin, Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     parse_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def is_virtual(self) -> bool:
+        """Created empty, without a file: its chunks are made by hand, never by parsing."""
+        return self.type == VIRTUAL_DOCUMENT_TYPE
 
 
 class DocumentBlob(Base):

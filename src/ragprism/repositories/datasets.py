@@ -23,7 +23,14 @@ from sqlalchemy.orm import Session
 
 from ragprism.db.base import new_id, utcnow
 from ragprism.errors import Conflict, NotFound
-from ragprism.models import Chunk, Dataset, Document, DocumentBlob, DocumentRun
+from ragprism.models import (
+    VIRTUAL_DOCUMENT_TYPE,
+    Chunk,
+    Dataset,
+    Document,
+    DocumentBlob,
+    DocumentRun,
+)
 from ragprism.models.dataset import default_parser_config, name_key
 from ragprism.repositories.common import flush_unique
 from ragprism.repositories.parse_queue import claim_next_document as claim_next_document
@@ -215,11 +222,12 @@ def create_document(
     dataset_id: str,
     *,
     name: str,
-    data: bytes,
+    data: bytes | None,
     created_by: str,
     meta_fields: dict[str, Any] | None = None,
 ) -> Document:
-    """Store an upload: its row (with the dataset's chunk settings) and its bytes.
+    """Store an upload: its row (with the dataset's chunk settings) and its bytes; with
+    ``data`` None a virtual document, without a file.
 
     A name already used in the dataset gets ``(1)``, ``(2)``… before the suffix.
     ``NotFound`` if the dataset is not the tenant's.
@@ -233,10 +241,10 @@ def create_document(
         tenant_id=tenant_id,
         dataset_id=dataset_id,
         name=_unique_name(session, dataset_id, name),
-        type=document_type(suffix),
+        type=VIRTUAL_DOCUMENT_TYPE if data is None else document_type(suffix),
         suffix=suffix[:16],
-        size=len(data),
-        content_hash=hashlib.sha256(data).hexdigest(),
+        size=len(data or b""),
+        content_hash=hashlib.sha256(data or b"").hexdigest(),
         chunk_method=dataset.chunk_method,
         parser_config=dict(dataset.parser_config or default_parser_config()),
         meta_fields=meta_fields or {},
@@ -244,7 +252,8 @@ def create_document(
     )
     session.add(document)
     session.flush()
-    session.add(DocumentBlob(document_id=document.id, data=data))
+    if data is not None:
+        session.add(DocumentBlob(document_id=document.id, data=data))
     session.execute(
         update(Dataset)
         .where(Dataset.id == dataset_id)
@@ -497,7 +506,8 @@ def refresh_counts(session: Session, tenant_id: str, dataset_id: str) -> bool:
 def start_parsing(
     session: Session, tenant_id: str, dataset_id: str, document_ids: Sequence[str]
 ) -> list[str]:
-    """Queue the tenant's documents for parsing (``run = RUNNING``, no claim, progress 0).
+    """Queue the tenant's documents for parsing (``run = RUNNING``, no claim, progress 0);
+    virtual documents are left out.
 
     A worker still holding one of them loses it: its next ``renew_claim`` fails.
     """
@@ -518,15 +528,14 @@ def _set_run(
     document_ids: Sequence[str],
     run: DocumentRun,
 ) -> list[str]:
-    found = list(
-        session.scalars(
-            select(Document.id).where(
-                Document.tenant_id == tenant_id,
-                Document.dataset_id == dataset_id,
-                Document.id.in_(document_ids),
-            )
-        )
+    query = select(Document.id).where(
+        Document.tenant_id == tenant_id,
+        Document.dataset_id == dataset_id,
+        Document.id.in_(document_ids),
     )
+    if run is DocumentRun.RUNNING:  # a virtual document has no file to parse
+        query = query.where(Document.type != VIRTUAL_DOCUMENT_TYPE)
+    found = list(session.scalars(query))
     if found:
         values: dict[str, Any] = {
             "run": run.value,

@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragprism.api.bulk_delete import ids_to_delete
 from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
+from ragprism.api.errors import describe_validation_error
 from ragprism.api.routes.datasets import ChunkMethod
 from ragprism.api.serialize import times
 from ragprism.errors import InvalidArgument
@@ -81,14 +83,104 @@ def document_json(document: Document) -> dict[str, Any]:
     }
 
 
-@router.post("/datasets/{dataset_id}/documents")
+class EmptyDocumentIn(BaseModel):
+    """The JSON body of ``type=empty``."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+
+
+def _wants_empty(request: Request) -> bool:
+    return (request.query_params.get("type") or "").strip().lower() == "empty"
+
+
+async def _empty_document_json(request: Request) -> Any:
+    """The JSON body of a ``type=empty`` request (None without one). The route's body is a
+    form, which FastAPI reads; a JSON body it leaves unread, so it is read here."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not _wants_empty(request) or not media_type.endswith("json"):
+        return None
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise InvalidArgument("malformed JSON body") from None
+
+
+def _empty_document_name(form_name: str | None, body: Any) -> str:
+    """``name`` from the JSON body or the form; 101 naming what is wrong."""
+    if body is not None:
+        try:
+            return EmptyDocumentIn.model_validate(body).name
+        except ValidationError as exc:
+            raise InvalidArgument(
+                describe_validation_error(RequestValidationError(exc.errors()))
+            ) from None
+    if form_name is None:
+        raise InvalidArgument("`name` is required: the name of the empty document")
+    return form_name
+
+
+# The JSON body of ``type=empty`` is read by hand (the declared body is the upload's form):
+# declared here so that the reference shows it.
+_EMPTY_DOCUMENT_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "title": "EmptyDocumentIn",
+                    "description": "With `type=empty`: the new document's name (at most 255 "
+                    "bytes).",
+                    "properties": {"name": {"type": "string"}},
+                    "required": ["name"],
+                    "additionalProperties": False,
+                }
+            }
+        }
+    }
+}
+
+
+@router.post("/datasets/{dataset_id}/documents", openapi_extra=_EMPTY_DOCUMENT_BODY)
 def upload_documents(
     dataset_id: str,
     principal: CurrentPrincipal,
     session: SessionDep,
     file: Annotated[list[UploadFile] | None, File()] = None,
+    kind: Annotated[
+        str | None,
+        Query(
+            alias="type",
+            max_length=32,
+            description="`local` (the default): upload the files of `file`. `empty`: create "
+            'one document without a file, named by `name` (a JSON body `{"name": …}` or a '
+            "form field), whose chunks are added by hand.",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None, Form(description="With `type=empty`: the new document's name.")
+    ] = None,
+    body: Annotated[Any, Depends(_empty_document_json)] = None,
 ) -> dict[str, Any]:
-    """Upload one or more files (multipart field ``file``, repeated)."""
+    """Upload one or more files (multipart field ``file``, repeated), or with
+    ``type=empty`` create an empty document (RAGFlow's virtual document)."""
+    kind = (kind or "local").strip().lower()
+    if kind == "empty":
+        if file:
+            raise InvalidArgument(
+                "`file`: an empty document (type=empty) has no file; upload files without "
+                "type=empty"
+            )
+        document = service.create_empty(
+            session, principal, dataset_id, _empty_document_name(name, body)
+        )
+        return ok([document_json(document)])
+    if kind != "local":
+        web = " (ragprism does not fetch web pages)" if kind == "web" else ""
+        raise InvalidArgument(f"`type` must be `local` or `empty`{web}")
     uploads = [service.Upload(f.filename or "", f.file.read()) for f in file or []]
     documents = service.upload(session, principal, dataset_id, uploads)
     return ok([document_json(d) for d in documents])

@@ -1,4 +1,5 @@
-"""A dataset's documents: upload, list, update, download, delete; queue and stop parsing.
+"""A dataset's documents: upload (or create empty), list, update, download, delete; queue
+and stop parsing.
 
 Parsing itself runs in the background (``services.parse_worker``); this module only
 moves documents in and out of the queue.
@@ -42,14 +43,19 @@ class Upload:
     data: bytes
 
 
-def clean_filename(raw: str) -> str:
-    """The file's own name: no directories, no control characters, at most 255 bytes."""
+def clean_filename(raw: str, field: str | None = None) -> str:
+    """The file's own name: no directories, no control characters, at most 255 bytes.
+
+    The refusals (101) name ``field`` when the name came in one (not a file part)."""
     name = PurePosixPath(raw.replace("\\", "/")).name
     name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip()
     if not name or name in (".", ".."):
-        raise InvalidArgument("No file selected!")
+        raise InvalidArgument(f"`{field}` must name a file" if field else "No file selected!")
     if len(name.encode()) > MAX_NAME_BYTES:
-        raise InvalidArgument(f"File name must be {MAX_NAME_BYTES} bytes or less: {name[:64]}…")
+        prefix = f"`{field}`: " if field else ""
+        raise InvalidArgument(
+            f"{prefix}File name must be {MAX_NAME_BYTES} bytes or less: {name[:64]}…"
+        )
     return name
 
 
@@ -95,6 +101,21 @@ def upload(
         )
         for u in checked
     ]
+
+
+def create_empty(session: Session, principal: Principal, dataset_id: str, name: str) -> Document:
+    """A virtual document (RAGFlow's ``type=empty``): a name without a file, whose chunks
+    are added by hand. Upload's name rules apply (a taken name gets ``(1)``…), not its
+    checks of the file's type and content: there is no file to parse."""
+    get(session, principal.tenant_id, dataset_id)
+    return repo.create_document(
+        session,
+        principal.tenant_id,
+        dataset_id,
+        name=clean_filename(name, "name"),
+        data=None,
+        created_by=principal.user.id,
+    )
 
 
 def list_page(
@@ -169,12 +190,13 @@ def update(
 ) -> Document:
     """Rename, set metadata, change the chunk method or parser config, enable/disable.
 
-    A new chunk method makes the document unparsed again (its chunks are dropped).
+    A new chunk method makes the document unparsed again (its chunks are dropped) — not
+    a virtual one, whose chunks were made by hand and would not come back.
     """
     _, document = document_in_dataset(session, tenant_id, dataset_id, document_id)
     values: DocumentFields = {}
     if fields.get("name") is not None:
-        name = clean_filename(fields["name"])
+        name = clean_filename(fields["name"], "name")
         if PurePosixPath(name).suffix.lower() != PurePosixPath(document.name).suffix.lower():
             raise InvalidArgument("The extension of file can't be changed")
         values["name"] = name
@@ -185,7 +207,7 @@ def update(
             document.parser_config, fields["parser_config"]
         )
     method = fields.get("chunk_method")
-    reset = method is not None and method != document.chunk_method
+    reset = method is not None and method != document.chunk_method and not document.is_virtual
     if method is not None:
         if method not in CHUNK_METHODS:
             raise InvalidArgument(f"chunk_method: must be one of {', '.join(CHUNK_METHODS)}")
@@ -212,9 +234,10 @@ def update(
 def download(
     session: Session, tenant_id: str, dataset_id: str, document_id: str
 ) -> tuple[Document, bytes, str]:
-    """The document, its uploaded bytes and their content type."""
+    """The document, its uploaded bytes (none for a virtual document) and their content
+    type."""
     _, document = document_in_dataset(session, tenant_id, dataset_id, document_id)
-    data = repo.get_document_blob(session, tenant_id, document_id)
+    data = b"" if document.is_virtual else repo.get_document_blob(session, tenant_id, document_id)
     if data is None:
         raise NotFound(f"You don't own the document {document_id}.")
     content_type = mimetypes.guess_type(document.name)[0] or "application/octet-stream"
@@ -267,6 +290,12 @@ def start_parsing(
         raise DataError("`document_ids` is required")
     documents = _owned_documents(session, tenant_id, dataset_id, document_ids)
     for document in documents:
+        if document.is_virtual:
+            raise DataError(
+                f"Can't parse document {document.id} ({document.name}): it is an empty "
+                "document with no file to parse; its chunks are added by hand "
+                f"(POST /datasets/{dataset_id}/documents/{document.id}/chunks)."
+            )
         if document.run == DocumentRun.RUNNING.value and 0.0 < document.progress < 1.0:
             raise DataError(f"Can't parse document {document.id}: it is being parsed.")
     queued = repo.start_parsing(session, tenant_id, dataset_id, [d.id for d in documents])
