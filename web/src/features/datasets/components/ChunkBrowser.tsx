@@ -14,15 +14,20 @@ function ChunkItem({ datasetId, chunk, index }: { datasetId: string; chunk: Chun
   const [text, setText] = useState(chunk.content);
   const editorId = useId();
   const label = `chunk ${index + 1}`;
+  // The switch shows the asked state at once; the mutation lasts until the list is refetched.
+  const asked = update.isPending ? update.variables.change.available : undefined;
+  const available = asked ?? chunk.available;
   return (
-    <li className={chunk.available ? "chunk" : "chunk chunk-disabled"} aria-label={`Chunk ${index + 1}`}>
+    <li className={available ? "chunk" : "chunk chunk-disabled"} aria-label={`Chunk ${index + 1}`}>
       <div className="row">
         <label className="checkbox">
           <input
             type="checkbox"
-            checked={chunk.available}
-            disabled={update.isPending}
-            onChange={(event) => update.mutate({ chunkId: chunk.id, change: { available: event.currentTarget.checked } })}
+            checked={available}
+            aria-busy={update.isPending || undefined}
+            onChange={(event) =>
+              !update.isPending &&
+              update.mutate({ chunkId: chunk.id, change: { available: event.currentTarget.checked } })}
           />{" "}
           Enabled ({label})
         </label>
