@@ -114,6 +114,13 @@ def test_dataset_upload_parse_chunks_and_retrieval(context: Any, web_server: Web
     expect(enabled).to_be_checked()
     enabled.uncheck()
     expect(enabled).not_to_be_checked()
+    # Edit its text: the server re-embeds and re-indexes it.
+    first.get_by_role("button", name="Edit chunk 1").click()
+    editor = first.get_by_label("Text of chunk 1")
+    editor.fill(editor.input_value() + " Aardvarks guard the server room.")
+    first.get_by_role("button", name="Save chunk 1").click()
+    expect(first).to_contain_text("Aardvarks guard the server room.")
+    expect(first.get_by_role("button", name="Edit chunk 1")).to_be_focused()
     assert_accessible(page, "chunk browser")
     screenshot(page, "datasets-chunks")
     page.keyboard.press("Escape")
@@ -132,6 +139,7 @@ def test_dataset_upload_parse_chunks_and_retrieval(context: Any, web_server: Web
         params={"keywords": "laptops"},
     ).json()["data"]["chunks"]
     assert chunks[0]["available"] is False
+    assert "Aardvarks guard the server room." in chunks[0]["content"]
 
     # Retrieval test: a hit with its similarity split and the matched terms marked.
     panel = page.get_by_role("region", name="Retrieval test")

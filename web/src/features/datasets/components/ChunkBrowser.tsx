@@ -1,4 +1,4 @@
-import { useId, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 
 import { Button } from "@/components/Button";
 import { ErrorNotice, Loading } from "@/components/Card";
@@ -11,11 +11,18 @@ import { useChunks, useUpdateChunk } from "../hooks/use-datasets";
 function ChunkItem({ datasetId, chunk, index }: { datasetId: string; chunk: Chunk; index: number }) {
   const update = useUpdateChunk(datasetId, chunk.document_id);
   const [editing, setEditing] = useState(false);
+  const editButton = useRef<HTMLButtonElement>(null);
+  const wasEditing = useRef(false);
+  useEffect(() => {
+    // Back on the Edit button when the editor closes, so the keyboard user stays in place.
+    if (wasEditing.current && !editing) editButton.current?.focus();
+    wasEditing.current = editing;
+  }, [editing]);
   const [text, setText] = useState(chunk.content);
   const editorId = useId();
   const label = `chunk ${index + 1}`;
-  // The switch shows the asked state at once; the mutation lasts until the list is refetched.
-  const asked = update.isPending ? update.variables.change.available : undefined;
+  // The switch shows the asked state at once, until the refetched list has the saved one.
+  const [asked, setAsked] = useState<boolean | null>(null);
   const available = asked ?? chunk.available;
   return (
     <li className={available ? "chunk" : "chunk chunk-disabled"} aria-label={`Chunk ${index + 1}`}>
@@ -25,14 +32,17 @@ function ChunkItem({ datasetId, chunk, index }: { datasetId: string; chunk: Chun
             type="checkbox"
             checked={available}
             aria-busy={update.isPending || undefined}
-            onChange={(event) =>
-              !update.isPending &&
-              update.mutate({ chunkId: chunk.id, change: { available: event.currentTarget.checked } })}
+            onChange={(event) => {
+              const on = event.currentTarget.checked;
+              setAsked(on);
+              update.mutate({ chunkId: chunk.id, change: { available: on } }, { onSettled: () => setAsked(null) });
+            }}
           />{" "}
           Enabled ({label})
         </label>
         {!editing ? (
           <Button
+            ref={editButton}
             aria-label={`Edit ${label}`}
             onClick={() => {
               setText(chunk.content);
@@ -52,7 +62,7 @@ function ChunkItem({ datasetId, chunk, index }: { datasetId: string; chunk: Chun
           }}
         >
           <label htmlFor={editorId}>Text of {label}</label>
-          <textarea id={editorId} rows={6} value={text} onChange={(event) => setText(event.target.value)} />
+          <textarea id={editorId} rows={6} autoFocus value={text} onChange={(event) => setText(event.target.value)} />
           <div className="row">
             <Button onClick={() => setEditing(false)}>Cancel</Button>
             <Button type="submit" variant="primary" pending={update.isPending} pendingLabel="Saving…">
