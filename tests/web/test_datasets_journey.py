@@ -12,7 +12,14 @@ import httpx
 import pytest
 
 from tests.support.answer_corpus import PARAGRAPHS, docx_bytes, pdf_bytes
-from tests.web.conftest import WebServer, assert_accessible, register, screenshot, unique_email
+from tests.web.conftest import (
+    PASSWORD,
+    WebServer,
+    assert_accessible,
+    register,
+    screenshot,
+    unique_email,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -24,8 +31,6 @@ def expect(target: Any) -> Any:
 
 
 def login(server: WebServer, email: str) -> str:
-    from tests.web.conftest import PASSWORD
-
     body = httpx.post(
         server.url + "/v1/user/login", json={"email": email, "password": PASSWORD}
     ).json()
@@ -147,7 +152,8 @@ def test_dataset_upload_parse_chunks_and_retrieval(context: Any, web_server: Web
     panel.get_by_role("button", name="Test retrieval").click()
     hits = panel.get_by_role("list", name="Hits")
     first_hit = hits.get_by_role("listitem").first
-    expect(first_hit).to_contain_text(re.compile(r"similarity [\d.]+ \(vector [\d.]+, term [\d.]+\)"))
+    split = re.compile(r"similarity [\d.]+ \(vector [\d.]+, term [\d.]+\)")
+    expect(first_hit).to_contain_text(split)
     expect(first_hit.locator("mark").first).to_be_visible()
     expect(hits).to_contain_text("twenty-five days")
     screenshot(page, "datasets-retrieval")
