@@ -157,3 +157,19 @@ def test_dataset_upload_parse_chunks_and_retrieval(context: Any, web_server: Web
     expect(first_hit.locator("mark").first).to_be_visible()
     expect(hits).to_contain_text("twenty-five days")
     screenshot(page, "datasets-retrieval")
+
+    # Rename, then delete after confirming.
+    datasets = page.get_by_role("navigation", name="Datasets")
+    datasets.get_by_role("button", name="Edit Handbook").click()
+    dialog = page.get_by_role("dialog", name="Edit Handbook")
+    expect(dialog.get_by_label("Chunk size (tokens)")).to_have_value("64")
+    expect(dialog.get_by_label("Embedding model")).to_be_disabled()  # it has chunks
+    dialog.get_by_label("Name").fill("Staff handbook")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Staff handbook", level=2)).to_be_visible()
+    datasets.get_by_role("button", name="Delete Staff handbook").click()
+    confirm = page.get_by_role("alertdialog", name="Delete Staff handbook?")
+    expect(confirm.get_by_role("button", name="Cancel")).to_be_focused()
+    confirm.get_by_role("button", name="Delete dataset").click()
+    expect(page.get_by_text("Create a dataset to upload documents.")).to_be_visible()
+    assert httpx.get(web_server.url + "/api/v1/datasets", headers=headers).json()["data"] == []

@@ -52,11 +52,18 @@ export function UploadArea({ datasetId, limits }: UploadAreaProps) {
       }
       added.push({ key, name: file.name, size: file.size, progress: 0, state: "uploading" });
       uploadDocument(datasetId, file, (fraction) => update(key, { progress: fraction }))
-        .then(async (document) => {
-          update(key, { progress: 1, state: "uploaded" });
-          if (parseOnUpload) await datasetsApi.parse(datasetId, [document.id]);
-        })
-        .catch((error: unknown) => update(key, { state: "failed", message: errorMessage(error) }))
+        .then(
+          async (document) => {
+            update(key, { progress: 1, state: "uploaded" });
+            if (!parseOnUpload) return;
+            try {
+              await datasetsApi.parse(datasetId, [document.id]);
+            } catch (error) {
+              update(key, { message: `parse not started: ${errorMessage(error)}` });
+            }
+          },
+          (error: unknown) => update(key, { state: "failed", message: errorMessage(error) }),
+        )
         .finally(() => {
           void queryClient.invalidateQueries({ queryKey: datasetsKeys.documents(datasetId) });
           void queryClient.invalidateQueries({ queryKey: datasetsKeys.list });
@@ -132,7 +139,7 @@ export function UploadArea({ datasetId, limits }: UploadAreaProps) {
                 {entry.state === "refused" ? `Refused: ${entry.message ?? ""}` : null}
                 {entry.state === "failed" ? `Upload failed: ${entry.message ?? ""}` : null}
                 {entry.state === "uploading" ? `${Math.round((entry.progress ?? 0) * 100)}%` : null}
-                {entry.state === "uploaded" ? "Uploaded" : null}
+                {entry.state === "uploaded" ? `Uploaded${entry.message ? `; ${entry.message}` : ""}` : null}
               </span>
             </li>
           ))}

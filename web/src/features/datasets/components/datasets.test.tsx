@@ -68,6 +68,31 @@ describe("UploadArea", () => {
   });
 });
 
+describe("Parse on upload", () => {
+  it("queues each uploaded file for parsing when ticked, and remembers the choice", async () => {
+    vi.spyOn(XMLHttpRequest.prototype, "send").mockImplementation(function (this: XMLHttpRequest) {
+      const reply = JSON.stringify({ code: 0, data: [{ id: "doc9", name: "notes.txt", run: "UNSTART" }] });
+      Object.defineProperty(this, "status", { value: 200 });
+      Object.defineProperty(this, "responseText", { value: reply });
+      queueMicrotask(() => this.onload?.(new ProgressEvent("load")));
+    });
+    const parsed: unknown[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init: RequestInit) => {
+        if (init.method === "POST") parsed.push({ url, body: JSON.parse(String(init.body)) });
+        return new Response(JSON.stringify({ code: 0, data: { docs: [], total: 0 } }));
+      }),
+    );
+    renderUpload();
+    await userEvent.click(screen.getByRole("checkbox", { name: "Parse on upload" }));
+    await userEvent.upload(screen.getByLabelText("Files to upload"), file("notes.txt", 10));
+    await vi.waitFor(() => expect(parsed).toEqual([{ url: "/api/v1/datasets/d1/chunks", body: { document_ids: ["doc9"] } }]));
+    expect(screen.getByText("notes.txt").closest("li")).toHaveTextContent("Uploaded");
+    expect(localStorage.getItem("ragprism.parseOnUpload")).toBe("1");
+  });
+});
+
 const doc = (change: Partial<DatasetDocument>): DatasetDocument => ({
   id: "doc1",
   name: "handbook.pdf",

@@ -1,4 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useRef } from "react";
 
 import { modelsApi, modelsKeys } from "@/features/models/api/models";
 
@@ -36,14 +37,24 @@ export function useDeleteDataset() {
 
 const POLL_MS = 1000;
 
-/** The dataset's documents, polled while any of them is being parsed. */
+const parsing = (docs: DatasetDocument[] | undefined) => docs?.some((document) => document.run === "RUNNING") ?? false;
+
+/** The dataset's documents, polled while any of them is being parsed; when the last parse
+ * ends, the datasets (their chunk counts) are fetched again too. */
 export function useDocuments(datasetId: string) {
-  return useQuery({
+  const queryClient = useQueryClient();
+  const query = useQuery({
     queryKey: datasetsKeys.documents(datasetId),
     queryFn: () => datasetsApi.documents(datasetId),
-    refetchInterval: (query) =>
-      query.state.data?.docs.some((document: DatasetDocument) => document.run === "RUNNING") ? POLL_MS : false,
+    refetchInterval: (current) => (parsing(current.state.data?.docs) ? POLL_MS : false),
   });
+  const running = parsing(query.data?.docs);
+  const wasRunning = useRef(running);
+  useEffect(() => {
+    if (wasRunning.current && !running) void queryClient.invalidateQueries({ queryKey: datasetsKeys.list });
+    wasRunning.current = running;
+  }, [running, queryClient]);
+  return query;
 }
 
 export function useParse(datasetId: string) {
