@@ -137,6 +137,41 @@ def test_upload_size_limit(small_uploads: None, rag: Rag) -> None:
     assert rag.ok("GET", f"/datasets/{dataset_id}/documents")["total"] == 1
 
 
+@pytest.fixture
+def upload_limit_100k(settings: Settings) -> None:
+    settings.max_upload_bytes = 100_000
+
+
+def test_upload_limits_name_the_accepted_types_and_the_largest_file(
+    upload_limit_100k: None, rag: Rag
+) -> None:
+    """What the web app refuses before uploading comes from the server (GET
+    /v1/system/upload_limits): the extensions the upload route accepts and the largest
+    file one request carries with its multipart framing."""
+    assert rag.client.get("/v1/system/upload_limits").status_code == 401
+    body = rag.client.get("/v1/system/upload_limits", headers=rag.headers).json()
+    assert body["code"] == 0, body
+    limits = body["data"]
+    assert limits["max_request_bytes"] == 100_000
+    assert 0 < limits["max_file_bytes"] < 100_000
+    assert {".txt", ".pdf", ".docx", ".md", ".png"} <= set(limits["extensions"])
+    assert ".doc" not in limits["extensions"]
+
+    # A file of the largest size, alone in a request, is accepted.
+    dataset_id = rag.dataset()["id"]
+    rag.upload(dataset_id, ("largest.txt", b"z" * limits["max_file_bytes"]))
+    for extension in limits["extensions"]:
+        if extension in (".txt",):
+            continue
+        # Every listed extension passes the type check (content errors are 102, not 101).
+        response = rag.client.post(
+            f"/api/v1/datasets/{dataset_id}/documents",
+            headers=rag.headers,
+            files=[("file", (f"x{extension}", b"not really"))],
+        )
+        assert response.json()["code"] != 101, (extension, response.json())
+
+
 def test_download_returns_the_original_bytes(rag: Rag) -> None:
     dataset_id = rag.dataset()["id"]
     (document,) = rag.upload(dataset_id, ("résumé.md", b"# Hello\n"))

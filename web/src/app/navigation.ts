@@ -9,6 +9,7 @@ export interface NavItem {
 
 /** Top-level areas in the header. */
 export const primaryNav: NavItem[] = [
+  { to: "/datasets", label: "Datasets" },
   { to: "/chat", label: "Chat" },
   { to: "/settings", label: "Settings" },
 ];

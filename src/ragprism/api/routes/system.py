@@ -12,6 +12,7 @@ from ragprism.api.deps import CurrentPrincipal, SessionDep, StateDep
 from ragprism.api.envelope import ok
 from ragprism.api.serialize import api_token_json, audit_event_json
 from ragprism.services.accounts import api_keys, audit
+from ragprism.services.knowledge import documents
 
 router = APIRouter(prefix="/v1/system", tags=["system"])
 
@@ -53,6 +54,12 @@ def audit_log(
 @router.get("/version")
 def version(principal: CurrentPrincipal) -> dict[str, Any]:
     return ok(__version__)
+
+
+@router.get("/upload_limits")
+def upload_limits(principal: CurrentPrincipal, state: StateDep) -> dict[str, Any]:
+    """The file types a document upload accepts and the largest file one request carries."""
+    return ok(documents.upload_limits(state.settings.max_upload_bytes))
 
 
 @router.get("/healthz", tags=["health"])

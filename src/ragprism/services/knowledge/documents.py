@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session
 from ragprism.errors import DataError, InvalidArgument, NotFound
 from ragprism.models import Document, DocumentRun
 from ragprism.rag.images import IMAGE_EXTENSIONS, IMAGE_TYPES_LABEL, image_mime, is_image_name
-from ragprism.rag.parsing import CorruptDocument, UnsupportedFormat, document_kind
+from ragprism.rag.parsing import (
+    SUPPORTED_EXTENSIONS,
+    CorruptDocument,
+    UnsupportedFormat,
+    document_kind,
+)
 from ragprism.repositories import datasets as repo
 from ragprism.repositories.datasets import DocumentFields, OrderBy
 from ragprism.services.accounts.accounts import Principal
@@ -32,6 +37,8 @@ if TYPE_CHECKING:
     from ragprism.services.context import ServiceContext
 
 MAX_NAME_BYTES = 255
+UPLOAD_FRAMING_BYTES = 8192
+"""Room left in a one-file multipart request for its boundaries and part headers."""
 _META_SCALARS = (str, int, float, bool)
 
 
@@ -57,6 +64,17 @@ def clean_filename(raw: str, field: str | None = None) -> str:
             f"{prefix}File name must be {MAX_NAME_BYTES} bytes or less: {name[:64]}…"
         )
     return name
+
+
+def upload_limits(max_upload_bytes: int) -> dict[str, Any]:
+    """What an upload may be, for clients that refuse files before sending them: the
+    extensions read here (documents and images) and the largest file one request
+    (``RAGPRISM_MAX_UPLOAD_BYTES``) carries with room for its multipart framing."""
+    return {
+        "extensions": sorted({*SUPPORTED_EXTENSIONS, *IMAGE_EXTENSIONS}),
+        "max_file_bytes": max(1, max_upload_bytes - UPLOAD_FRAMING_BYTES),
+        "max_request_bytes": max_upload_bytes,
+    }
 
 
 def _check_type(name: str) -> None:

@@ -1,0 +1,127 @@
+import { useRef, useState } from "react";
+
+import { Button } from "@/components/Button";
+import { Card, ErrorNotice, Loading } from "@/components/Card";
+import { ConfirmDialog, Dialog } from "@/components/Dialog";
+import { usePageTitle } from "@/components/usePageTitle";
+import { errorMessage } from "@/lib/api-client";
+
+import type { Dataset } from "../api/datasets";
+import { useDatasets, useDeleteDataset, useUploadLimits } from "../hooks/use-datasets";
+import { DatasetForm } from "./DatasetForm";
+import { DocumentList } from "./DocumentList";
+import { RetrievalPanel } from "./RetrievalPanel";
+import { UploadArea } from "./UploadArea";
+
+function DatasetDetail({ dataset }: { dataset: Dataset }) {
+  const limits = useUploadLimits();
+  const config = dataset.parser_config;
+  return (
+    <div className="dataset-detail">
+      <Card title={dataset.name}>
+        <dl className="settings-list">
+          <dt>Embedding model</dt>
+          <dd>{dataset.embedding_model}</dd>
+          <dt>Chunk method</dt>
+          <dd>{dataset.chunk_method}</dd>
+          <dt>Chunk size</dt>
+          <dd>{config.chunk_token_num ?? 512} tokens</dd>
+          <dt>Overlap</dt>
+          <dd>{config.overlapped_percent ?? 0}%</dd>
+          <dt>Documents</dt>
+          <dd>{dataset.document_count}</dd>
+        </dl>
+      </Card>
+      <Card title="Documents">
+        {limits.isPending ? <Loading /> : null}
+        {limits.isError ? <ErrorNotice>{errorMessage(limits.error)}</ErrorNotice> : null}
+        {limits.data ? <UploadArea datasetId={dataset.id} limits={limits.data} /> : null}
+        <DocumentList datasetId={dataset.id} />
+      </Card>
+      <RetrievalPanel dataset={dataset} />
+    </div>
+  );
+}
+
+/** Datasets: list, create, edit, delete; per dataset its documents, their chunks and a retrieval test. */
+export default function DatasetsPage() {
+  usePageTitle("Datasets");
+  const datasets = useDatasets();
+  const remove = useDeleteDataset();
+  const [selected, setSelected] = useState<string | null>(null);
+  const [editing, setEditing] = useState<Dataset | "new" | null>(null);
+  const [deleting, setDeleting] = useState<Dataset | null>(null);
+  const newButton = useRef<HTMLButtonElement>(null);
+  const list = datasets.data ?? [];
+  const current = list.find((dataset) => dataset.id === selected) ?? list[0] ?? null;
+  return (
+    <main id="main" className="datasets-page">
+      <h1>Datasets</h1>
+      <div className="datasets-layout">
+        <nav className="dataset-list" aria-label="Datasets">
+          <Button ref={newButton} variant="primary" onClick={() => setEditing("new")}>
+            New dataset
+          </Button>
+          {datasets.isPending ? <Loading /> : null}
+          {datasets.isError ? <ErrorNotice>{errorMessage(datasets.error)}</ErrorNotice> : null}
+          <ul>
+            {list.map((dataset) => (
+              <li key={dataset.id}>
+                <Button
+                  variant="link"
+                  aria-current={dataset.id === current?.id ? "true" : undefined}
+                  onClick={() => setSelected(dataset.id)}
+                >
+                  {dataset.name}
+                </Button>
+                <Button aria-label={`Edit ${dataset.name}`} onClick={() => setEditing(dataset)}>
+                  Edit
+                </Button>
+                <Button aria-label={`Delete ${dataset.name}`} onClick={() => setDeleting(dataset)}>
+                  Delete
+                </Button>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        {current ? (
+          <DatasetDetail key={current.id} dataset={current} />
+        ) : datasets.isSuccess ? (
+          <p>Create a dataset to upload documents.</p>
+        ) : null}
+      </div>
+      <Dialog
+        open={editing !== null}
+        onOpenChange={(open) => !open && setEditing(null)}
+        title={editing === "new" ? "New dataset" : `Edit ${editing?.name ?? "dataset"}`}
+      >
+        {editing !== null ? (
+          <DatasetForm
+            existing={editing === "new" ? null : editing}
+            onSaved={(dataset) => {
+              setEditing(null);
+              setSelected(dataset.id);
+            }}
+            onCancel={() => setEditing(null)}
+          />
+        ) : null}
+      </Dialog>
+      <ConfirmDialog
+        open={deleting !== null}
+        onOpenChange={(open) => {
+          if (!open) {
+            setDeleting(null);
+            remove.reset();
+          }
+        }}
+        title={`Delete ${deleting?.name ?? "dataset"}?`}
+        description="Its documents and chunks are deleted too."
+        confirmLabel="Delete dataset"
+        pending={remove.isPending}
+        error={remove.isError ? errorMessage(remove.error) : undefined}
+        onConfirm={() => deleting && remove.mutate(deleting.id, { onSuccess: () => setDeleting(null) })}
+        returnFocusTo={newButton}
+      />
+    </main>
+  );
+}

@@ -1,0 +1,1 @@
+export { default as DatasetsPage } from "./components/DatasetsPage";
