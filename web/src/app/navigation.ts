@@ -10,6 +10,7 @@ export interface NavItem {
 /** Top-level areas in the header. */
 export const primaryNav: NavItem[] = [
   { to: "/chat", label: "Chat" },
+  { to: "/usage", label: "Usage" },
   { to: "/settings", label: "Settings" },
 ];
 
