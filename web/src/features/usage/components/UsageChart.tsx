@@ -15,6 +15,9 @@ export interface UsageChartProps {
   labels?: string[];
   series: ChartSeries[];
   formatValue: (value: number) => string;
+  /** The top of the value axis when every value is 0 or missing; a fixed top with `fixedMax`. */
+  emptyMax: number;
+  fixedMax?: boolean;
   /** The id of the table with the chart's figures: its text alternative. */
   tableId: string;
 }
@@ -23,7 +26,7 @@ const COLORS = ["#2f6fde", "#d9822b", "#2a9d62", "#b43c8f"];
 const HEIGHT = 200;
 
 function options(props: UsageChartProps, width: number): uPlot.Options {
-  const { kind, labels = [], series, formatValue } = props;
+  const { kind, labels = [], series, formatValue, emptyMax, fixedMax = false } = props;
   const category = kind === "category";
   const n = props.x.length;
   const barSize = series.length > 1 ? 0.35 : 0.6;
@@ -32,9 +35,13 @@ function options(props: UsageChartProps, width: number): uPlot.Options {
     height: HEIGHT,
     // The days are UTC days: label them so, whatever the browser's zone.
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
-    legend: { show: series.length > 1 },
+    legend: { show: series.length > 1, live: false },
     cursor: { show: !category, drag: { x: false, y: false } },
-    scales: category ? { x: { time: false, range: [-0.5, Math.max(n - 0.5, 0.5)] } } : { x: { time: true } },
+    scales: {
+      x: category ? { time: false, range: [-0.5, Math.max(n - 0.5, 0.5)] } : { time: true },
+      // From 0, so bars and lines compare by height.
+      y: { range: (_u, _min, max) => [0, fixedMax ? emptyMax : max > 0 ? max * 1.1 : emptyMax] },
+    },
     axes: [
       category
         ? {
@@ -69,12 +76,12 @@ function options(props: UsageChartProps, width: number): uPlot.Options {
  */
 export function UsageChart(props: UsageChartProps) {
   const container = useRef<HTMLDivElement>(null);
-  const { title, kind, x, labels, series, formatValue, tableId } = props;
+  const { title, kind, x, labels, series, formatValue, emptyMax, fixedMax, tableId } = props;
   useEffect(() => {
     const element = container.current;
     if (!element) return;
     const data: uPlot.AlignedData = [x, ...series.map((line) => line.values)];
-    const spec = { title, kind, x, labels, series, formatValue, tableId };
+    const spec = { title, kind, x, labels, series, formatValue, emptyMax, fixedMax, tableId };
     const chart = new uPlot(options(spec, element.clientWidth || 480), data, element);
     const observer =
       typeof ResizeObserver === "undefined"
@@ -85,7 +92,7 @@ export function UsageChart(props: UsageChartProps) {
       observer?.disconnect();
       chart.destroy();
     };
-  }, [title, kind, x, labels, series, formatValue, tableId]);
+  }, [title, kind, x, labels, series, formatValue, emptyMax, fixedMax, tableId]);
   return (
     <figure className="usage-chart" aria-describedby={tableId}>
       <figcaption>{title}</figcaption>

@@ -8,6 +8,7 @@ import type { UsageFigures, UsageRange, UsageRow } from "../api/usage";
 import { useUsage } from "../hooks/use-usage";
 import {
   axisCost,
+  axisCount,
   axisLatency,
   axisShare,
   formatCost,
@@ -43,6 +44,8 @@ interface ChartSpec {
   title: string;
   series: ChartSeries[];
   format: (value: number) => string;
+  emptyMax: number;
+  fixedMax?: boolean;
 }
 
 /** The five charts of a grouping; `zero` is what an empty slot shows for summed figures. */
@@ -50,16 +53,27 @@ function chartSpecs(rows: Array<UsageRow | undefined>, zero: 0 | null): ChartSpe
   const pick = (figure: (row: UsageRow) => number | null, empty: 0 | null = zero) =>
     rows.map((row) => (row ? figure(row) : empty));
   return [
-    { title: "Requests", series: [{ label: "Requests", values: pick((r) => r.requests) }], format: formatCount },
+    {
+      title: "Requests",
+      series: [{ label: "Requests", values: pick((r) => r.requests) }],
+      format: axisCount,
+      emptyMax: 1,
+    },
     {
       title: "Tokens",
       series: [
         { label: "Tokens in", values: pick((r) => r.input_tokens) },
         { label: "Tokens out", values: pick((r) => r.output_tokens) },
       ],
-      format: formatCount,
+      format: axisCount,
+      emptyMax: 1,
     },
-    { title: "Cost (USD)", series: [{ label: "Cost", values: pick((r) => r.cost ?? 0) }], format: axisCost },
+    {
+      title: "Cost (USD)",
+      series: [{ label: "Cost", values: pick((r) => r.cost ?? 0) }],
+      format: axisCost,
+      emptyMax: 0.01,
+    },
     {
       title: "Answer latency",
       series: [
@@ -67,11 +81,14 @@ function chartSpecs(rows: Array<UsageRow | undefined>, zero: 0 | null): ChartSpe
         { label: "p95", values: pick((r) => r.latency_p95_ms, null) },
       ],
       format: axisLatency,
+      emptyMax: 1000,
     },
     {
       title: "Negative feedback",
       series: [{ label: "Share of rated answers", values: pick((r) => r.negative_feedback_share, null) }],
       format: axisShare,
+      emptyMax: 1,
+      fixedMax: true,
     },
   ];
 }
@@ -171,6 +188,8 @@ function PerDay({ range }: { range: UsageRange }) {
                 x={x}
                 series={spec.series}
                 formatValue={spec.format}
+                emptyMax={spec.emptyMax}
+                fixedMax={spec.fixedMax ?? false}
                 tableId={tableId}
               />
             ))}
@@ -211,6 +230,8 @@ function PerAssistant({ range }: { range: UsageRange }) {
                 labels={labels}
                 series={spec.series}
                 formatValue={spec.format}
+                emptyMax={spec.emptyMax}
+                fixedMax={spec.fixedMax ?? false}
                 tableId={tableId}
               />
             ))}

@@ -18,7 +18,9 @@ export function formatShare(value: number | null): string {
   return `${(value * 100).toFixed(value > 0 && value < 0.1 ? 1 : 0)}%`;
 }
 
-// Axis labels take a number; the figure functions above also take null.
+// Axis labels take a number; the figure functions above also take null. Counts have no
+// fractional ticks.
+export const axisCount = (value: number): string => (Number.isInteger(value) ? formatCount(value) : "");
 export const axisCost = (value: number): string => formatCost(value);
 export const axisLatency = (value: number): string => formatLatency(value);
 export const axisShare = (value: number): string => formatShare(value);
