@@ -11,7 +11,7 @@ parts of the OpenAI API that ragprism's providers talk to, with deterministic an
 * ``GET  /v1/models``
 
 Every request is recorded with its body. Faults (latency, hangs, error statuses with
-``Retry-After``, garbage bodies, resets, streams cut mid-answer) can be switched on at
+``Retry-After``, garbage bodies, resets, streams cut or held mid-answer) can be switched on at
 runtime for all or some endpoints, optionally for the next ``times`` requests only.
 
 Example::

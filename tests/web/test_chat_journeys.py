@@ -273,8 +273,10 @@ def test_chat_journey_with_langfuse(
     slow_model.pause_stream_after(4)  # the role chunk and three words
     try:
         ask(page, QUESTION)
-        streaming = page.locator("[aria-live='polite'][aria-busy='true']")
+        # The answer so far, in the conversation's live region, still busy.
+        streaming = page.get_by_role("region", name="Conversation").get_by_role("listitem").last
         expect(streaming).to_contain_text("word0 word1 word2")
+        expect(streaming).to_have_attribute("aria-busy", "true")
         page.get_by_role("button", name="Stop").click()
         expect(page.get_by_role("button", name="Send")).to_be_visible()
     finally:
