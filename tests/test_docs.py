@@ -41,3 +41,16 @@ def test_models_guide_names_the_real_factories_and_routes(tmp_path: Path) -> Non
     named = re.findall(r"`(GET|POST|PUT|DELETE) (/[^`\s]+)`", text)
     assert named
     assert [(m, p) for m, p in named if (m, p) not in routes] == []
+
+
+def test_every_picture_the_docs_show_exists() -> None:
+    import re
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    shown = [
+        (page.name, (page.parent / target).resolve())
+        for page in pages
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+\.png)\)", page.read_text())
+    ]
+    assert shown
+    assert [(page, path.name) for page, path in shown if not path.is_file()] == []

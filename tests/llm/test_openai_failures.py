@@ -249,6 +249,17 @@ def test_a_stream_broken_midway_raises_after_the_pieces(
     assert fake.request_count("chat") == 1  # a started answer is not asked for again
 
 
+def test_a_paused_stream_goes_on_when_the_faults_are_cleared(
+    chat: OpenAICompatibleChat, fake: FakeOpenAI
+) -> None:
+    fake.reply = "one two three"
+    fake.pause_stream_after(2)  # the role chunk, "one "
+    stream = chat.stream(QUESTION)
+    assert next(stream).text == "one "
+    fake.clear_faults()
+    assert "".join(piece.text for piece in stream) == "two three"
+
+
 def test_closing_a_stream_early_releases_the_connection(
     chat: OpenAICompatibleChat, fake: FakeOpenAI
 ) -> None:

@@ -11,7 +11,7 @@ parts of the OpenAI API that ragprism's providers talk to, with deterministic an
 * ``GET  /v1/models``
 
 Every request is recorded with its body. Faults (latency, hangs, error statuses with
-``Retry-After``, garbage bodies, resets, streams cut mid-answer) can be switched on at
+``Retry-After``, garbage bodies, resets, streams cut or held mid-answer) can be switched on at
 runtime for all or some endpoints, optionally for the next ``times`` requests only.
 
 Example::
@@ -57,7 +57,7 @@ ENDPOINTS: dict[str, str] = {
 Endpoints = str | Iterable[str] | None
 """An ``ENDPOINTS`` name, a path starting with "/", several of these, or None for all."""
 
-FaultKind = Literal["latency", "hang", "status", "garbage", "reset", "break_stream"]
+FaultKind = Literal["latency", "hang", "status", "garbage", "reset", "break_stream", "pause_stream"]
 
 GARBAGE = b"<html><body>502 Bad Gateway? {not json"
 IMAGE_TOKENS = 85
@@ -93,6 +93,9 @@ class _Response:
     headers: tuple[tuple[str, str], ...] = ()
     events: tuple[bytes, ...] | None = None  # a server-sent event stream instead of a body
     break_after: int | None = None
+    # Hold the stream after this many events until ``resume`` is set (a slow model).
+    pause_after: int | None = None
+    resume: threading.Event | None = None
 
 
 def _json_response(
@@ -379,6 +382,11 @@ class FakeOpenAI(LoopbackServer):
         """Cut streamed chat answers after ``n_chunks`` events by closing the connection."""
         self._add_fault("break_stream", "chat", times, break_after=n_chunks)
 
+    def pause_stream_after(self, n_chunks: int, *, times: int | None = None) -> None:
+        """Hold streamed chat answers after ``n_chunks`` events (a slow model) until
+        ``clear_faults()`` or ``stop()``; then the rest of the answer follows."""
+        self._add_fault("pause_stream", "chat", times, break_after=n_chunks)
+
     def clear_faults(self) -> None:
         """Remove every fault and release hung requests (they are then answered normally)."""
         with self._lock:
@@ -410,7 +418,7 @@ class FakeOpenAI(LoopbackServer):
         with self._lock:
             taken: list[_Fault] = []
             for fault in self._faults:
-                if fault.kind == "break_stream" and not streaming:
+                if fault.kind in ("break_stream", "pause_stream") and not streaming:
                     continue
                 if fault.matches(path):
                     taken.append(fault)
@@ -476,6 +484,14 @@ class FakeOpenAI(LoopbackServer):
                     content_type=response.content_type,
                     events=response.events,
                     break_after=terminal.break_after,
+                )
+            if terminal is not None and terminal.kind == "pause_stream" and response.events:
+                response = _Response(
+                    response.status,
+                    content_type=response.content_type,
+                    events=response.events,
+                    pause_after=terminal.break_after,
+                    resume=terminal.release,
                 )
         # Recorded before answering, so a client that got its answer finds its request.
         cut = response is None or response.break_after is not None
@@ -723,6 +739,8 @@ class _Handler(LoopbackHandler):
             if response.break_after is not None and sent >= response.break_after:
                 self._cut()
                 return
+            if sent == response.pause_after and response.resume is not None:
+                response.resume.wait()
             self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")

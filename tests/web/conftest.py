@@ -79,6 +79,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
         # The test Langfuse listens on loopback.
         RAGPRISM_LANGFUSE_HOST_POLICY="any",
         RAGPRISM_LANGFUSE_VALIDATE_TIMEOUT="3",
+        # One parsing thread: the chat journeys parse the document they ask about.
         RAGPRISM_PARSE_WORKERS="1",
     )
     log_path = tmp / "server.log"

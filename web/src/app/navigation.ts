@@ -11,6 +11,7 @@ export interface NavItem {
 export const primaryNav: NavItem[] = [
   { to: "/datasets", label: "Datasets" },
   { to: "/chat", label: "Chat" },
+  { to: "/usage", label: "Usage" },
   { to: "/settings", label: "Settings" },
 ];
 

@@ -18,6 +18,7 @@ const ModelsPage = lazy(() => import("@/features/models/components/ModelsPage"))
 const TeamPage = lazy(() => import("@/features/team/components/TeamPage"));
 const ChatPage = lazy(() => import("@/features/chat/components/ChatPage"));
 const DatasetsPage = lazy(() => import("@/features/datasets/components/DatasetsPage"));
+const UsagePage = lazy(() => import("@/features/usage/components/UsagePage"));
 
 /** Renders a page once the user's role in the acting tenant is known. `prefetch` starts the
  * page's own requests and code at the same time, so they do not wait for the role. */
@@ -90,6 +91,14 @@ export function AppRouter() {
             element={
               <Suspense fallback={<Loading />}>
                 <DatasetsPage />
+              </Suspense>
+            }
+          />
+          <Route
+            path="usage"
+            element={
+              <Suspense fallback={<Loading />}>
+                <UsagePage />
               </Suspense>
             }
           />
