@@ -8,10 +8,9 @@ link, the feedback, the answer inspector, stop a long answer mid-stream, read th
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -29,38 +28,25 @@ from tests.web.conftest import (
     screenshot,
     unique_email,
 )
+from tests.web.journeys import (
+    HANDBOOK,
+    QUESTION,
+    answers,
+    ask,
+    check_cited_answer,
+    check_inspector,
+    check_trace_exported,
+    create_assistant,
+    expect,
+    give_good_answer,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
-HANDBOOK = (
-    "Employees receive 25 days of paid vacation per year. Vacation requests go to the "
-    "team lead two weeks ahead.\n\n"
-    "The office coffee machine is cleaned every Friday afternoon by the facilities team."
-)
-QUESTION = "How many days of paid vacation do employees receive?"
 # The slow model's answer: long, and held after its first words until the test lets go.
 LONG_ANSWER = " ".join(f"word{i}" for i in range(400))
 SLOW_MODEL = "fake-chat@OpenAI-API-Compatible"
-T = TypeVar("T")
-
-
-def expect(target: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(target)
-
-
-def wait_for(check: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
-    """Poll ``check`` until it returns something (the exporter and the parser run in the
-    background); fails naming ``what``. A deadline, not a measurement."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -152,72 +138,6 @@ def open_chat(page: Any, tenant: Tenant) -> None:
     expect(page.get_by_role("heading", name="Chat", exact=True)).to_be_visible()
 
 
-def create_assistant(page: Any, name: str, model: str = "") -> None:
-    page.get_by_role("button", name="New assistant").click()
-    dialog = page.get_by_role("dialog", name="New assistant")
-    dialog.get_by_label("Name").fill(name)
-    dialog.get_by_role("checkbox", name="Handbook").check()
-    if model:
-        dialog.get_by_label("Chat model").fill(model)
-    dialog.get_by_role("button", name="Create").click()
-    expect(dialog).to_be_hidden()
-    assistants = page.get_by_role("navigation", name="Assistants")
-    assistants.get_by_role("button", name=name, exact=True).click()
-    expect(assistants.get_by_role("button", name=name, exact=True)).to_have_attribute(
-        "aria-current", "true"
-    )
-    page.get_by_role("button", name="New session").click()
-    expect(page.get_by_role("navigation", name="Sessions").get_by_role("listitem")).to_have_count(1)
-
-
-def ask(page: Any, question: str) -> None:
-    page.get_by_label("Question").fill(question)
-    page.get_by_role("button", name="Send").click()
-
-
-def answers(page: Any) -> Any:
-    """The stored answers of the conversation (the ones with their actions)."""
-    conversation = page.get_by_role("region", name="Conversation")
-    return conversation.get_by_role("listitem").filter(
-        has=page.get_by_role("button", name="Inspect")
-    )
-
-
-def check_cited_answer(page: Any) -> Any:
-    """The answer to QUESTION is there, cites the handbook, and the marker opens the chunk."""
-    answer = answers(page).last
-    expect(answer).to_contain_text("25 days of paid vacation")
-    citation = answer.get_by_role("button", name=re.compile(r"^Citation \d+: handbook\.txt$"))
-    expect(citation.first).to_be_visible()
-    citation.first.click()
-    cited = page.get_by_role("dialog", name="Cited chunk")
-    expect(cited).to_contain_text("Document: handbook.txt")
-    expect(cited).to_contain_text("Employees receive 25 days of paid vacation per year.")
-    page.keyboard.press("Escape")
-    expect(cited).to_be_hidden()
-    return answer
-
-
-def check_inspector(page: Any, answer: Any, name: str, picture: str = "") -> None:
-    """The inspector shows the request's steps, the model, and the cited chunk with its text."""
-    answer.get_by_role("button", name="Inspect").click()
-    drawer = page.get_by_role("dialog", name="Answer inspector")
-    expect(drawer.get_by_role("heading", name="Steps")).to_be_visible()
-    for step in ("retrieval", "embed-query", "search", "chat"):
-        expect(drawer.get_by_text(step, exact=True).first).to_be_visible()
-    models = drawer.get_by_role("table")
-    expect(models).to_contain_text("builtin-extractive")
-    cited = drawer.get_by_role("listitem", name=re.compile(r"^Chunk \d+ \(cited\)$"))
-    expect(cited.first).to_contain_text("handbook.txt")
-    expect(cited.first).to_contain_text("Employees receive 25 days of paid vacation per year.")
-    expect(drawer.get_by_role("heading", name="Prompt")).to_be_visible()
-    assert_accessible(page, f"{name}: the answer inspector")
-    if picture:
-        screenshot(page, picture)
-    page.keyboard.press("Escape")
-    expect(drawer).to_be_hidden()
-
-
 def test_chat_journey_with_langfuse(
     page: Any, web_server: WebServer, web_langfuse: FakeLangfuse, slow_model: FakeOpenAI
 ) -> None:
@@ -242,18 +162,10 @@ def test_chat_journey_with_langfuse(
     )
     expect(trace).to_have_attribute("target", "_blank")
     assert stored["trace_url"] == trace.get_attribute("href")
-    spans = wait_for(lambda: web_langfuse.spans(trace_id=trace_id), "the answer's trace")
-    assert {span["project_id"] for span in spans} == {PROJECT_ID}
+    check_trace_exported(web_langfuse, trace_id)
 
     # "Good answer" reaches Langfuse as the user-feedback score 1, and stays after a reload.
-    answer.get_by_role("button", name="Good answer").click()
-    expect(answer.get_by_role("button", name="Good answer")).to_have_attribute(
-        "aria-pressed", "true"
-    )
-    (score,) = wait_for(
-        lambda: web_langfuse.scores(trace_id=trace_id, name="user-feedback"), "the feedback score"
-    )
-    assert score["value"] == 1
+    give_good_answer(answer, web_langfuse, trace_id)
     page.reload()
     answer = answers(page).last
     expect(answer.get_by_role("button", name="Good answer")).to_have_attribute(

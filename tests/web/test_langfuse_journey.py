@@ -22,17 +22,12 @@ from tests.web.conftest import (
     screenshot,
     unique_email,
 )
+from tests.web.journeys import expect, sign_up
 
 # Generous: the first test also waits for the server, and Chromium shares two busy cores.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 WRONG_SECRET = "sk-lf-wrong-secret-0000"
-
-
-def expect(target: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(target)
 
 
 def described_by(locator: Any) -> str:
@@ -52,15 +47,6 @@ def stored_config(server: WebServer, page: Any) -> Any:
     ).json()
     assert body["code"] == 0, body
     return body["data"]
-
-
-def sign_up(page: Any, server: WebServer, email: str, name: str) -> None:
-    page.goto(server.url + "/signup")
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_role("heading", name="Observability")).to_be_visible()
 
 
 def log_in(page: Any, server: WebServer, email: str, path: str = "/") -> None:
