@@ -152,6 +152,7 @@ class TracingEngine:
                 retry=self._retry,
                 batch_bytes=self._batch_bytes,
                 memory=self._memory,
+                all_queues=lambda: list(self._queues.items()),
             )
             self._refresher = CacheRefresher(
                 self._cache, self._refresh_interval, self._housekeeping

@@ -48,6 +48,8 @@ from ragprism.tracing.stats import ExportStatsRegistry
 
 log = logging.getLogger(__name__)
 
+SPILL_POLL = 0.05  # seconds between looks at the memory budget while replays wait for it
+
 
 def _project(item: Item) -> tuple[str, str] | None:
     """The (host, project id) a queued span was recorded for, if stamped."""
@@ -70,6 +72,7 @@ class DestinationState:
     not_before: float = 0.0  # monotonic time before which nothing is sent
     refused_version: int | None = None  # set while the destination refuses our keys
     spooled: bool = False  # the spool may hold batches of this tenant
+    deferred: bool = False  # a replay from the spool waits for memory (see _claim)
 
     def blocked(self, now: float) -> bool:
         return now < self.not_before
@@ -92,10 +95,12 @@ class ExportPool:
         retry: RetryPolicy,
         batch_bytes: int = 0,
         memory: MemoryBudget | None = None,
+        all_queues: Callable[[], list[tuple[str, TenantQueue]]] | None = None,
     ) -> None:
         self._batch_size = batch_size
         self._batch_bytes = batch_bytes
         self._memory = memory or MemoryBudget(0)
+        self._all_queues = all_queues or list
         self._schedule = schedule
         self._queue = queues
         self._cache = cache
@@ -220,10 +225,13 @@ class ExportPool:
             return  # the answer plans the tenant when it comes
         queued = queue.due_at(now=now, flushing=self.flushing > 0)
         backlog = bool(state.pending) or state.ready is not None or state.spooled
+        wake = now
+        if not state.pending and state.ready is None and state.deferred:
+            wake = now + SPILL_POLL  # only spooled batches, which wait for memory
         if state.blocked(now):
             times = [t for t in (queued, state.not_before if backlog else None) if t is not None]
         else:
-            times = [now] if backlog else ([queued] if queued is not None else [])
+            times = [wake] if backlog else ([queued] if queued is not None else [])
         if times:
             self._schedule.plan(tenant_id, min(times))
 
@@ -337,6 +345,13 @@ class ExportPool:
         self._spool_batch(tenant_id, batch, state)
         while state.pending:
             self._spool_kept(tenant_id, state.pending.pop(0), state)
+        if not queue.spans and self._memory.spilling():
+            # Still over the budget: the other tenants holding spans spill too, now
+            # rather than when their batches are due.
+            now = time.monotonic()
+            for other_id, other in self._all_queues():
+                if other is not queue and other.spans:
+                    self._schedule.plan(other_id, now)
 
     def _spool_kept(self, tenant_id: str, batch: Batch, state: DestinationState) -> None:
         """Back to the spool: a batch that came from it is released, another one written."""
@@ -410,6 +425,9 @@ class ExportPool:
     def _claim(self, tenant_id: str, state: DestinationState) -> Batch | None:
         if not state.spooled:
             return None
+        if self._memory.spilling():
+            state.deferred = True  # replays wait while memory is short: they would add to it
+            return None
         try:
             batch = self._spool.claim(tenant_id)
         except sqlite3.Error:
@@ -418,8 +436,15 @@ class ExportPool:
             return None
         if batch is None:
             state.spooled = False
-        else:
-            self._hold(batch)
+            return None
+        size = len(batch.payload)
+        # Not past 3/4 of the budget (a batch bigger than that alone: with nothing else held)
+        if not self._memory.reserve(size, max(self._memory.spill_at, size)):
+            state.deferred = True  # others took the memory meanwhile: replay it later
+            self._release(batch.spool_id or 0)
+            return None
+        state.deferred = False
+        batch.charged = size
         return batch
 
     def _settle(

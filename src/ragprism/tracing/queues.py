@@ -42,10 +42,11 @@ class MemoryBudget:
         self.used = 0
         self._lock = threading.Lock()
 
-    def reserve(self, n: int) -> bool:
-        """Take ``n`` bytes if they fit in the budget."""
+    def reserve(self, n: int, ceiling: int | None = None) -> bool:
+        """Take ``n`` bytes if they fit in the budget (or under ``ceiling``)."""
         with self._lock:
-            if self.limit > 0 and self.used + n > self.limit:
+            limit = self.limit if ceiling is None else ceiling
+            if self.limit > 0 and self.used + n > limit:
                 return False
             self.used += n
             return True
