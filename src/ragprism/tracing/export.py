@@ -48,7 +48,7 @@ from ragprism.tracing.stats import ExportStatsRegistry
 
 log = logging.getLogger(__name__)
 
-SPILL_POLL = 0.05  # seconds between looks at the memory budget while replays wait for it
+SPILL_POLL = 0.1  # seconds between looks at the memory budget while replays wait for it
 
 
 def _project(item: Item) -> tuple[str, str] | None:
