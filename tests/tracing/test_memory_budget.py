@@ -184,3 +184,6 @@ def test_the_memory_accounting_returns_to_zero(
     assert engine.flush(5.0)
     fake_langfuse.wait_for_spans(1, project_id=dest.project_id)
     assert engine.memory() == {"bytes": 0, "budget": 256 * 1024 * 1024}
+    metrics = engine.metrics()[0].decode()
+    assert "ragprism_trace_memory_bytes 0.0" in metrics
+    assert "ragprism_trace_memory_budget_bytes 2.68435456e+08" in metrics

@@ -109,7 +109,7 @@ class TracingEngine:
             enqueue_score=self._enqueue_score,
         )
         self._tracer = Tracer(self._runtime)
-        self._metrics = make_registry(stats, self._depth)
+        self._metrics = make_registry(stats, self._depth, self.memory)
         self._spool: SpanSpool | None = None
         self._pool: ExportPool | None = None
         self._sender: Sender | None = None
