@@ -8,7 +8,10 @@ import string
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from ragprism.tracing import RetryPolicy, TracingEngine
+from ragprism.tracing.sender import Batch, Sender
 from tests.support.langfuse_server import FakeLangfuse
 from tests.tracing.conftest import EngineFactory
 from tests.tracing.helpers import DictSource, project, wait_until
@@ -132,3 +135,33 @@ def test_a_single_span_too_large_is_dropped_and_counted(
         in metrics
     )
     assert engine.memory()["bytes"] == 0
+
+
+def test_a_batch_the_estimate_got_wrong_is_cut_again_after_encoding(
+    make_engine: EngineFactory,
+    source: DictSource,
+    fake_langfuse: FakeLangfuse,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[int] = []
+    submit = Sender.submit
+
+    def spy(self: Sender, destination: Any, batch: Batch, done: Any) -> None:
+        sent.append(batch.encoded_size)
+        submit(self, destination, batch, done)
+
+    monkeypatch.setattr(Sender, "submit", spy)
+    cap = 40 * KiB
+    engine = make_engine(batch_bytes=cap, flush_interval=30.0)
+    dest = project(fake_langfuse, source)
+    engine.invalidate(dest.tenant_id)
+    rng = random.Random(5)
+    for _ in range(10):  # 4 bytes a character in UTF-8; the estimate counts 3
+        text = "".join(rng.choices("😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗", k=2_500))
+        with engine.tracer.trace("chat", tenant_id=dest.tenant_id, input=text):
+            pass
+    assert engine.flush(10.0)
+    delivered_once(fake_langfuse, dest.project_id, 10)
+    assert len(sent) >= 4  # ~100 KB: the estimate's 5-span batches (~50 KB) were cut again
+    assert max(sent) <= cap
+    assert engine.health(dest.tenant_id)["exported"] == 10
