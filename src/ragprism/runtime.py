@@ -82,6 +82,9 @@ class Runtime:
             workers=settings.trace_workers,
             spool_bytes_per_tenant=settings.trace_spool_max_bytes_per_tenant,
             queue_spans_per_tenant=settings.trace_queue_max_spans,
+            batch_bytes=settings.trace_batch_max_bytes,
+            queue_bytes_per_tenant=settings.trace_queue_max_bytes_per_tenant,
+            memory_bytes=settings.trace_memory_max_bytes,
             export_timeout=settings.trace_export_timeout,
             policy=policy,
         )

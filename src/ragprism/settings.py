@@ -154,6 +154,25 @@ class Settings(BaseSettings):
         description="Spans held in memory per tenant awaiting export; the oldest beyond it "
         "are dropped and counted.",
     )
+    trace_batch_max_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=0,
+        description="Largest encoded body (OTLP protobuf before gzip) of one export request; "
+        "a batch is cut before it would pass this (0: batches are cut by span count only).",
+    )
+    trace_queue_max_bytes_per_tenant: int = Field(
+        default=32 * 1024 * 1024,
+        ge=0,
+        description="Spans held in memory per tenant, in estimated bytes; past three quarters "
+        "of it the tenant's batches go to the spool, past it the oldest are dropped (0: no cap).",
+    )
+    trace_memory_max_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=0,
+        description="Spans and batches held in memory by all tenants together, in bytes; past "
+        "three quarters of it batches go to the spool, past it new spans are dropped (0: no "
+        "budget).",
+    )
     trace_max_field_chars: int = Field(
         default=20_000,
         ge=0,

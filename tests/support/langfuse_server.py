@@ -10,8 +10,9 @@ the parts of the Langfuse public API that ragprism talks to:
 * ``POST /api/public/scores``          one score object, or a batch list (langfuse>=5)
 
 Received spans and scores are recorded as plain dicts. Faults (latency, hangs, error
-statuses, 401s, connection resets, "this host is not Langfuse") can be switched on at
-runtime for all or some endpoints, optionally for the next ``times`` requests only.
+statuses, 401s, connection resets, "this host is not Langfuse", 413 above a body size) can
+be switched on at runtime for all or some endpoints, optionally for the next ``times``
+requests only.
 
 Run on its own, it lets you try the README tour offline (stop it with Ctrl-C)::
 
@@ -75,7 +76,9 @@ NOT_LANGFUSE_HTML = (
 Endpoints = str | Iterable[str] | None
 """An ``ENDPOINTS`` name, a path starting with "/", several of these, or None for all."""
 
-FaultKind = Literal["latency", "hang", "status", "unauthorized", "reset", "not_langfuse"]
+FaultKind = Literal[
+    "latency", "hang", "status", "unauthorized", "reset", "not_langfuse", "too_large"
+]
 
 _JSON = "application/json"
 _PROTOBUF = "application/x-protobuf"
@@ -137,14 +140,17 @@ class _Fault:
     release: threading.Event
     delay: float = 0.0
     response: _Response | None = None
+    max_body: int | None = None  # "too_large": only bodies longer than this
 
     @property
     def terminal(self) -> bool:
         """Whether the fault replaces the response (latency and hang only delay it)."""
         return self.kind not in ("latency", "hang")
 
-    def matches(self, path: str) -> bool:
-        """Whether the fault applies to a request for ``path``."""
+    def matches(self, path: str, size: int = 0) -> bool:
+        """Whether the fault applies to a request for ``path`` with a ``size``-byte body."""
+        if self.max_body is not None and size <= self.max_body:
+            return False
         return self.paths is None or any(path == p or path.startswith(p + "/") for p in self.paths)
 
 
@@ -608,6 +614,14 @@ class FakeLangfuse(LoopbackServer):
             response = _json_response(200, {"hello": "world", "service": "not-langfuse"})
         self._add_fault("not_langfuse", endpoints, times, response=response)
 
+    def body_limit(
+        self, max_bytes: int, *, endpoints: Endpoints = "otel", times: int | None = None
+    ) -> None:
+        """Answer 413 to matching requests whose body (as sent, i.e. compressed) is longer
+        than ``max_bytes``, as Langfuse or a proxy in front of it does; smaller ones pass."""
+        response = _message(413, f"Request body larger than {max_bytes} bytes")
+        self._add_fault("too_large", endpoints, times, response=response, max_body=max_bytes)
+
     def clear_faults(self) -> None:
         """Remove every fault and release hung requests (they are then answered normally)."""
         with self._lock:
@@ -623,20 +637,23 @@ class FakeLangfuse(LoopbackServer):
         *,
         delay: float = 0.0,
         response: _Response | None = None,
+        max_body: int | None = None,
     ) -> None:
         if times is not None and times < 1:
             raise ValueError("times must be at least 1 (or None for 'until cleared')")
         paths = _resolve_paths(endpoints)
         with self._lock:
-            fault = _Fault(kind, paths, times, self._release, delay=delay, response=response)
+            fault = _Fault(
+                kind, paths, times, self._release, delay=delay, response=response, max_body=max_body
+            )
             self._faults.append(fault)
 
-    def _take_faults(self, path: str) -> list[_Fault]:
+    def _take_faults(self, path: str, size: int = 0) -> list[_Fault]:
         """Matching faults in order, up to the first terminal one; consumes their counts."""
         with self._lock:
             taken: list[_Fault] = []
             for fault in self._faults:
-                if fault.matches(path):
+                if fault.matches(path, size):
                     taken.append(fault)
                     if fault.terminal:
                         break
@@ -668,7 +685,7 @@ class FakeLangfuse(LoopbackServer):
             with self._lock:
                 self._otel_requests += 1
                 self._otel_bytes += len(body)
-        faults = self._take_faults(path)
+        faults = self._take_faults(path, len(body))
         for fault in faults:
             if fault.kind == "latency":
                 self._stopping.wait(fault.delay)

@@ -33,7 +33,7 @@ from ragprism.tracing.export import ExportPool
 from ragprism.tracing.facade import Tracer, TraceRuntime
 from ragprism.tracing.metrics import make_registry, render
 from ragprism.tracing.otlp import TraceAttributes
-from ragprism.tracing.queues import Schedule, TenantQueue
+from ragprism.tracing.queues import MemoryBudget, Schedule, TenantQueue
 from ragprism.tracing.retry import RetryPolicy
 from ragprism.tracing.router import Route, StampedTrace
 from ragprism.tracing.sender import Sender
@@ -68,6 +68,9 @@ class TracingEngine:
         batch_size: int = 512,
         retry: RetryPolicy | None = None,
         resolve: Resolve | None = None,
+        batch_bytes: int = 4 * MiB,
+        queue_bytes_per_tenant: int = 32 * MiB,
+        memory_bytes: int = 256 * MiB,
     ) -> None:
         self._stats = stats
         self._spool_path = spool_path
@@ -79,6 +82,9 @@ class TracingEngine:
         self._timeout = export_timeout
         self._policy = policy or HostPolicy()
         self._batch_size = batch_size
+        self._batch_bytes = batch_bytes
+        self._queue_bytes = queue_bytes_per_tenant
+        self._memory = MemoryBudget(memory_bytes)
         self._retry = retry or RetryPolicy()
         self._resolve = resolve
         self._pid = os.getpid()
@@ -103,7 +109,7 @@ class TracingEngine:
             enqueue_score=self._enqueue_score,
         )
         self._tracer = Tracer(self._runtime)
-        self._metrics = make_registry(stats, self._depth)
+        self._metrics = make_registry(stats, self._depth, self.memory)
         self._spool: SpanSpool | None = None
         self._pool: ExportPool | None = None
         self._sender: Sender | None = None
@@ -144,6 +150,9 @@ class TracingEngine:
                 spool=self._spool,
                 stats=self._stats,
                 retry=self._retry,
+                batch_bytes=self._batch_bytes,
+                memory=self._memory,
+                all_queues=lambda: list(self._queues.items()),
             )
             self._refresher = CacheRefresher(
                 self._cache, self._refresh_interval, self._housekeeping
@@ -209,6 +218,9 @@ class TracingEngine:
                     batch_size=self._batch_size,
                     stats=self._stats.for_tenant(tenant_id),
                     schedule=self._schedule,
+                    batch_bytes=self._batch_bytes,
+                    max_bytes=self._queue_bytes,
+                    memory=self._memory,
                 )
             return queue
 
@@ -221,6 +233,11 @@ class TracingEngine:
             return False
         self._queue_for(destination.tenant_id).put_score(payload)
         return True
+
+    def memory(self) -> dict[str, int]:
+        """Bytes held in memory by all tenants (queued spans, by estimate, and encoded
+        batches), and the budget (0: none)."""
+        return {"bytes": self._memory.used, "budget": self._memory.limit}
 
     def _depth(self, tenant_id: str) -> int:
         queue = self._queues.get(tenant_id)
@@ -319,6 +336,8 @@ class TracingEngine:
         """Exporter figures for the config status: counters, health, queue and spool."""
         data = self._stats.snapshot(tenant_id)
         data["pending"] = self._depth(tenant_id)
+        queue = self._queues.get(tenant_id)
+        data["pending_bytes"] = queue.bytes if queue is not None else 0
         batches = items = size = 0
         if self._spool is not None and not self._stopped:
             batches, items, size = self._spool.usage(tenant_id)

@@ -9,6 +9,13 @@ waits for the network: a hung or trickling host costs a socket, not a worker. A 
 is worked on by one worker at a time and has at most one request in flight; while it
 is in flight, a worker encodes the next full batch ahead.
 
+A batch holds at most ``batch_size`` spans and ``batch_bytes`` of encoded body (cut by the
+spans' estimated sizes, and cut again in halves should the encoded body still be larger).
+A batch Langfuse answers 413 is sent again in halves; a single span it refuses is
+dropped ("too large"). Encoded batches held in memory count against the engine's
+``MemoryBudget`` with the queued spans; when a tenant's queue is over its share, its
+worker moves its batches to the spool ("spilling").
+
 Every batch taken from a queue ends exported, spooled, or dropped with a reason that
 the status and ``/metrics`` show: an exception in any step is caught, the batch in hand
 is spooled (or counted as dropped) and the error becomes the tenant's ``last_error``.
@@ -22,16 +29,26 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ragprism.tracing.destinations import Destination, DestinationCache
-from ragprism.tracing.queues import Item, Schedule, TenantQueue
+from ragprism.tracing.queues import Item, MemoryBudget, Schedule, TenantQueue
 from ragprism.tracing.retry import RetryPolicy
-from ragprism.tracing.sender import Batch, Outcome, Result, Sender, encode_otlp, encode_score
+from ragprism.tracing.sender import (
+    Batch,
+    Outcome,
+    Result,
+    Sender,
+    encode_otlp,
+    encode_score,
+    split_batch,
+)
 from ragprism.tracing.spool import SpanSpool
 from ragprism.tracing.stats import ExportStatsRegistry
 
 log = logging.getLogger(__name__)
+
+SPILL_POLL = 0.1  # seconds between looks at the memory budget while replays wait for it
 
 
 def _project(item: Item) -> tuple[str, str] | None:
@@ -47,12 +64,15 @@ class DestinationState:
     held: Batch | None = None  # taken by that step and not yet sent, spooled or dropped
     sending: Batch | None = None  # the batch whose request is in flight
     answer: Result | None = None  # the result of ``sending``, once it came back
-    pending: Batch | None = None  # a failed batch waiting for its next attempt
+    # failed batches waiting for their next attempt, the halves of one Langfuse found too
+    # large, the rest of a batch cut again after encoding: sent before anything else
+    pending: list[Batch] = field(default_factory=list)
     ready: Batch | None = None  # the next batch, encoded while the previous one is in flight
     failures: int = 0
     not_before: float = 0.0  # monotonic time before which nothing is sent
     refused_version: int | None = None  # set while the destination refuses our keys
     spooled: bool = False  # the spool may hold batches of this tenant
+    deferred: bool = False  # a replay from the spool waits for memory (see _claim)
 
     def blocked(self, now: float) -> bool:
         return now < self.not_before
@@ -73,8 +93,14 @@ class ExportPool:
         spool: SpanSpool,
         stats: ExportStatsRegistry,
         retry: RetryPolicy,
+        batch_bytes: int = 0,
+        memory: MemoryBudget | None = None,
+        all_queues: Callable[[], list[tuple[str, TenantQueue]]] | None = None,
     ) -> None:
         self._batch_size = batch_size
+        self._batch_bytes = batch_bytes
+        self._memory = memory or MemoryBudget(0)
+        self._all_queues = all_queues or list
         self._schedule = schedule
         self._queue = queues
         self._cache = cache
@@ -130,7 +156,10 @@ class ExportPool:
                 return  # the engine discards what the tenant had
             if state.sending is not None:
                 if state.answer is None:
-                    self._encode_ahead(destination, queue, state)
+                    if queue.over_budget():
+                        self._spill(destination, queue, state)
+                    else:
+                        self._encode_ahead(destination, queue, state)
                     return
                 batch, result = state.sending, state.answer
                 state.held, state.sending, state.answer = batch, None, None
@@ -155,12 +184,14 @@ class ExportPool:
             return
         try:
             if batch.spool_id is not None:
+                self._free(batch)
                 self._release(batch.spool_id)
                 state.spooled = True
             else:
                 self._spool_batch(tenant_id, batch, state)
         except Exception:
             log.exception("cannot keep the batch of tenant %s", tenant_id)
+            self._free(batch)
             stats.drop("internal error", batch.count)
 
     def _answered(
@@ -177,24 +208,30 @@ class ExportPool:
     ) -> None:
         """While a batch is in flight, encode the next full one, so that sending it does
         not wait for the encoding (requests stay one at a time per destination)."""
-        if state.ready is None and len(queue.spans) >= self._batch_size and not queue.scores:
+        if state.ready is None and queue.full() and not queue.scores:
             state.ready = self._take(queue, destination, state)
             state.held = None
 
     def replan(self, tenant_id: str, state: DestinationState, queue: TenantQueue) -> None:
         """Put the tenant back on the schedule for its next step, if any."""
         now = time.monotonic()
+        if queue.over_budget():  # spill to the spool now, a batch a step
+            self._schedule.plan(tenant_id, now)
+            return
         if state.sending is not None:
-            look_ahead = state.ready is None and len(queue.spans) >= self._batch_size
+            look_ahead = state.ready is None and queue.full()
             if state.answer is not None or look_ahead:
                 self._schedule.plan(tenant_id, now)
             return  # the answer plans the tenant when it comes
         queued = queue.due_at(now=now, flushing=self.flushing > 0)
-        backlog = state.pending is not None or state.ready is not None or state.spooled
+        backlog = bool(state.pending) or state.ready is not None or state.spooled
+        wake = now
+        if not state.pending and state.ready is None and state.deferred:
+            wake = now + SPILL_POLL  # only spooled batches, which wait for memory
         if state.blocked(now):
             times = [t for t in (queued, state.not_before if backlog else None) if t is not None]
         else:
-            times = [now] if backlog else ([queued] if queued is not None else [])
+            times = [wake] if backlog else ([queued] if queued is not None else [])
         if times:
             self._schedule.plan(tenant_id, min(times))
 
@@ -217,9 +254,10 @@ class ExportPool:
         if state is None:
             return 0
         lost = 0
-        for batch in (state.held, state.sending, state.pending, state.ready):
+        for batch in (state.held, state.sending, *state.pending, state.ready):
             if batch is None:
                 continue
+            self._free(batch)
             if batch.spool_id is None:
                 lost += batch.count
             elif keep_spooled:
@@ -231,6 +269,9 @@ class ExportPool:
         if state.refused_version is not None and state.refused_version != destination.version:
             # The tenant changed its configuration: try the new keys/host right away.
             state.refused_version, state.not_before, state.failures = None, 0.0, 0
+        if queue.over_budget():
+            self._spill(destination, queue, state)
+            return
         if state.blocked(now):
             ready, state.ready = state.ready, None
             self._spool_batch(destination.tenant_id, ready, state)
@@ -239,14 +280,16 @@ class ExportPool:
                 batch = self._take(queue, destination, state)
                 self._spool_batch(destination.tenant_id, batch, state)
             return
-        batch = state.pending or self._claim(destination.tenant_id, state)
+        batch = state.pending.pop(0) if state.pending else None
+        if batch is None:
+            batch = self._claim(destination.tenant_id, state)
         if batch is None:
             batch, state.ready = state.ready, None
         if batch is None:
             batch = self._take(queue, destination, state)
         if batch is None:
             return
-        state.held, state.pending = batch, None
+        state.held = batch
         if batch.project is not None and batch.project != (
             destination.host,
             destination.project_id,
@@ -269,41 +312,89 @@ class ExportPool:
     def _take(
         self, queue: TenantQueue, destination: Destination, state: DestinationState
     ) -> Batch | None:
-        """The next score or batch of spans, encoded; spans that cannot be encoded are
-        dropped (counted) and the rest of their batch goes on."""
-        batch: Batch | None
+        """The next score or batch of spans, encoded (and held); spans that cannot be
+        encoded are dropped (counted) and the rest of their batch goes on. Should the
+        batch have been cut again after encoding, the rest waits in ``state.pending``."""
+        batches: list[Batch]
         score = queue.take_score()
         if score is not None:
-            batch = encode_score(score, destination.version)
+            batches = [encode_score(score, destination.version)]
         else:
             while True:
-                spans = queue.take_spans(self._batch_size)
+                spans = queue.take_spans(self._batch_size, self._batch_bytes)
                 if not spans:
                     return None
-                batch = self._encode(spans, destination)
-                if batch is not None:
+                batches = self._encode(spans, destination)
+                if batches:
                     break
-        state.held = batch
-        return batch
+        for batch in batches:
+            self._hold(batch)
+        state.held = batches[0]
+        state.pending.extend(batches[1:])
+        return batches[0]
 
-    def _encode(self, items: Sequence[Item], destination: Destination) -> Batch | None:
-        """``items`` recorded for the destination's current project as one batch (the
-        others are dropped, counted); None if none is left."""
+    def _spill(self, destination: Destination, queue: TenantQueue, state: DestinationState) -> None:
+        """The tenant is over its share of memory: move the batches it holds (but the one
+        in flight) and one batch of its queue to the spool."""
+        tenant_id = destination.tenant_id
+        ready, state.ready = state.ready, None
+        self._spool_batch(tenant_id, ready, state)
+        while state.pending:
+            self._spool_kept(tenant_id, state.pending.pop(0), state)
+        batch = self._take(queue, destination, state)
+        self._spool_batch(tenant_id, batch, state)
+        while state.pending:
+            self._spool_kept(tenant_id, state.pending.pop(0), state)
+        if not queue.spans and self._memory.spilling():
+            # Still over the budget: the other tenants holding spans spill too, now
+            # rather than when their batches are due.
+            now = time.monotonic()
+            for other_id, other in self._all_queues():
+                if other is not queue and other.spans:
+                    self._schedule.plan(other_id, now)
+
+    def _spool_kept(self, tenant_id: str, batch: Batch, state: DestinationState) -> None:
+        """Back to the spool: a batch that came from it is released, another one written."""
+        state.held = batch
+        if batch.spool_id is None:
+            self._spool_batch(tenant_id, batch, state)
+            return
+        self._free(batch)
+        self._release(batch.spool_id, batch)
+        state.spooled = True
+        state.held = None
+
+    def _encode(self, items: Sequence[Item], destination: Destination) -> list[Batch]:
+        """``items`` recorded for the destination's current project as batches within the
+        byte cap (the others are dropped, counted); none if none is left."""
         project = (destination.host, destination.project_id)
         spans = [item for item in items if _project(item) in (project, None)]
         if len(spans) < len(items):
             stats = self._stats.for_tenant(destination.tenant_id)
             stats.drop("project changed", len(items) - len(spans))
         if not spans:
-            return None
-        batch = self._encode_spans(spans, destination)
-        if batch is not None:
-            batch.project = project
-        return batch
+            return []
+        return self._encode_capped(spans, destination, project)
 
-    def _encode_spans(self, spans: Sequence[Item], destination: Destination) -> Batch | None:
+    def _encode_capped(
+        self, spans: Sequence[Item], destination: Destination, project: tuple[str, str]
+    ) -> list[Batch]:
+        batch, encoded = self._encode_spans(spans, destination)
+        if batch is None:
+            return []
+        if self._batch_bytes and batch.count > 1 and batch.size > self._batch_bytes:
+            half = len(encoded) // 2  # the estimate was short: cut it again
+            first = self._encode_capped(encoded[:half], destination, project)
+            return first + self._encode_capped(encoded[half:], destination, project)
+        batch.project = project
+        return [batch]
+
+    def _encode_spans(
+        self, spans: Sequence[Item], destination: Destination
+    ) -> tuple[Batch | None, Sequence[Item]]:
+        """One batch of ``spans`` and the spans it holds (those that can be encoded)."""
         try:
-            return encode_otlp(spans, destination.version)
+            return encode_otlp(spans, destination.version), spans
         except Exception as exc:
             first_error = exc
         good: list[Item] = []
@@ -324,15 +415,18 @@ class ExportPool:
         )
         stats.drop("unencodable", bad)
         if not good:
-            return None
+            return None, good
         try:
-            return encode_otlp(good, destination.version)
+            return encode_otlp(good, destination.version), good
         except Exception:  # each alone encodes but not together: keep nothing half-done
             stats.drop("unencodable", len(good))
-            return None
+            return None, good
 
     def _claim(self, tenant_id: str, state: DestinationState) -> Batch | None:
         if not state.spooled:
+            return None
+        if self._memory.spilling():
+            state.deferred = True  # replays wait while memory is short: they would add to it
             return None
         try:
             batch = self._spool.claim(tenant_id)
@@ -342,6 +436,15 @@ class ExportPool:
             return None
         if batch is None:
             state.spooled = False
+            return None
+        size = len(batch.payload)
+        # Not past 3/4 of the budget (a batch bigger than that alone: with nothing else held)
+        if not self._memory.reserve(size, max(self._memory.spill_at, size)):
+            state.deferred = True  # others took the memory meanwhile: replay it later
+            self._release(batch.spool_id or 0)
+            return None
+        state.deferred = False
+        batch.charged = size
         return batch
 
     def _settle(
@@ -352,6 +455,7 @@ class ExportPool:
         now = time.monotonic()
         if result.outcome is Outcome.DELIVERED:
             state.held = None
+            self._free(batch)
             stats.delivered(batch.count)
             if batch.spool_id is not None:
                 self._forget_spooled(batch.spool_id)
@@ -364,6 +468,9 @@ class ExportPool:
             log.warning("Langfuse rejected a batch of tenant %s: %s", tenant_id, result.message)
             stats.failed(result.message, healthy=True)
             self._drop(tenant_id, batch, "rejected", state)
+            return
+        if result.outcome is Outcome.TOO_LARGE:
+            self._halve(tenant_id, batch, state, result)
             return
         batch.attempts += 1
         batch.first_failed = batch.first_failed or time.time()
@@ -388,19 +495,59 @@ class ExportPool:
             state.failures += 1
             state.not_before = now + self._retry.delay(state.failures, result.retry_after)
         if batch.spool_id is not None:
+            self._free(batch)
             self._release(batch.spool_id, batch)
             state.spooled = True
             state.held = None
         elif result.outcome is Outcome.RETRY and batch.attempts < self._retry.attempts:
-            state.pending, state.held = batch, None
+            state.pending.insert(0, batch)
+            state.held = None
         else:
             self._spool_batch(tenant_id, batch, state)
+
+    def _halve(self, tenant_id: str, batch: Batch, state: DestinationState, result: Result) -> None:
+        """Langfuse found ``batch`` too large (413): send it again in halves, first in
+        line; a single span (or a score) it refuses is dropped ("too large")."""
+        stats = self._stats.for_tenant(tenant_id)
+        state.failures, state.not_before = 0, 0.0  # it answered: no backoff
+        halves = split_batch(batch)
+        if halves is None:
+            what = "a score" if batch.kind == "score" else f"{batch.count} span(s)"
+            stats.failed(
+                f"{result.message}: dropped {what} of {len(batch.payload)} bytes"[:300],
+                healthy=stats.healthy,
+            )
+            self._drop(tenant_id, batch, "too large", state)
+            return
+        for half in halves:
+            half.attempts = batch.attempts + 1
+            half.first_failed = batch.first_failed or time.time()
+        stats.failed(
+            f"{result.message}: sending {batch.count} spans again in two requests"[:300],
+            healthy=stats.healthy,
+        )
+        self._free(batch)
+        state.held = None
+        if batch.spool_id is None:
+            for half in halves:
+                self._hold(half)
+            state.pending[0:0] = halves
+            return
+        try:
+            pushed_out = self._spool.split(batch.spool_id, *halves)
+        except sqlite3.Error:
+            log.exception("cannot split a batch in the trace spool")
+            self._release(batch.spool_id, batch)
+        else:
+            stats.drop("spool full", pushed_out)
+        state.spooled = True
 
     def _spool_batch(self, tenant_id: str, batch: Batch | None, state: DestinationState) -> None:
         """Write ``batch`` to the spool, or count it as dropped if that fails."""
         if batch is None:
             return
         stats = self._stats.for_tenant(tenant_id)
+        self._free(batch)
         try:
             batch.spool_id, pushed_out = self._spool.put(tenant_id, batch)
         except Exception as exc:  # sqlite3.Error, a closed spool, a full disk, a bug
@@ -415,11 +562,23 @@ class ExportPool:
             state.held = None
 
     def _drop(self, tenant_id: str, batch: Batch, reason: str, state: DestinationState) -> None:
+        self._free(batch)
         if batch.spool_id is not None:
             self._forget_spooled(batch.spool_id)
         self._stats.for_tenant(tenant_id).drop(reason, batch.count)
         if state.held is batch:
             state.held = None
+
+    def _hold(self, batch: Batch) -> None:
+        """``batch`` is now held in memory: it counts against the memory budget."""
+        if not batch.charged:
+            batch.charged = len(batch.payload)
+            self._memory.charge(batch.charged)
+
+    def _free(self, batch: Batch) -> None:
+        """``batch`` left memory (delivered, spooled, dropped); idempotent."""
+        charged, batch.charged = batch.charged, 0
+        self._memory.release(charged)
 
     def _forget_spooled(self, spool_id: int) -> None:
         try:
@@ -442,7 +601,7 @@ class ExportPool:
         return not any(
             s.busy
             or s.sending is not None
-            or s.pending is not None
+            or bool(s.pending)
             or s.ready is not None
             or (s.spooled and not s.blocked(now))
             for s in states
@@ -459,16 +618,19 @@ class ExportPool:
             batch, result = state.sending, state.answer
             state.held, state.sending, state.answer = batch, None, None
             self._settle(destination, batch, state, result)
-        held = [state.held, state.sending, state.pending, state.ready]
-        state.held = state.sending = state.answer = state.pending = state.ready = None
+        held = [state.held, state.sending, *state.pending, state.ready]
+        state.held = state.sending = state.answer = state.ready = None
+        state.pending = []
         for kept in held:
             if kept is None:
                 continue
             if kept.spool_id is not None:
+                self._free(kept)
                 self._release(kept.spool_id)
             elif destination is not None:
                 self._spool_batch(tenant_id, kept, state)
             else:
+                self._free(kept)
                 stats.drop("config removed", kept.count)
         if queue is None:
             return
@@ -476,16 +638,27 @@ class ExportPool:
         if destination is None:
             stats.drop("config removed", len(spans) + len(scores))
             return
-        parts: list[tuple[int, Callable[[], Batch | None]]] = [
-            (1, functools.partial(encode_score, score, destination.version)) for score in scores
+        version = destination.version
+        parts: list[tuple[int, Callable[[], list[Batch]]]] = [
+            (1, functools.partial(lambda s: [encode_score(s, version)], score)) for score in scores
         ]
         for start in range(0, len(spans), self._batch_size):
             chunk = spans[start : start + self._batch_size]
             parts.append((len(chunk), functools.partial(self._encode, chunk, destination)))
         for count, encode in parts:
             try:
-                self._spool_batch(tenant_id, encode(), state)
+                batches = encode()
             except Exception as exc:  # one bad batch must not cost the others
-                log.exception("cannot spool a batch of tenant %s at shutdown", tenant_id)
-                stats.failed(f"shutdown: {type(exc).__name__}: {exc}"[:300], healthy=stats.healthy)
-                stats.drop("shutdown", count)
+                self._lost_at_shutdown(tenant_id, exc, count)
+                continue
+            for batch in batches:
+                try:
+                    self._spool_batch(tenant_id, batch, state)
+                except Exception as exc:  # one bad batch must not cost the others
+                    self._lost_at_shutdown(tenant_id, exc, batch.count)
+
+    def _lost_at_shutdown(self, tenant_id: str, exc: Exception, count: int) -> None:
+        log.error("cannot spool a batch of tenant %s at shutdown", tenant_id, exc_info=exc)
+        stats = self._stats.for_tenant(tenant_id)
+        stats.failed(f"shutdown: {type(exc).__name__}: {exc}"[:300], healthy=stats.healthy)
+        stats.drop("shutdown", count)

@@ -23,9 +23,15 @@ _COUNTERS = {
 class ExportCollector(Collector):
     """``ragprism_trace_*`` metrics labelled by ``tenant_id``."""
 
-    def __init__(self, stats: ExportStatsRegistry, depth: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        stats: ExportStatsRegistry,
+        depth: Callable[[str], int],
+        memory: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         self._stats = stats
         self._depth = depth
+        self._memory = memory
 
     def collect(self) -> Iterator[Metric]:
         tenants = sorted(self._stats.items())
@@ -63,12 +69,29 @@ class ExportCollector(Collector):
                 last_export.add_metric([tenant_id], stats.last_export_at.timestamp())
         yield from counters.values()
         yield from (dropped, healthy, depth, last_export)
+        if self._memory is not None:
+            memory = self._memory()
+            yield GaugeMetricFamily(
+                "ragprism_trace_memory_bytes",
+                "Bytes the exporter holds in memory for all tenants (queued spans, estimated, "
+                "and encoded batches).",
+                value=memory["bytes"],
+            )
+            yield GaugeMetricFamily(
+                "ragprism_trace_memory_budget_bytes",
+                "RAGPRISM_TRACE_MEMORY_MAX_BYTES (0: no budget).",
+                value=memory["budget"],
+            )
 
 
-def make_registry(stats: ExportStatsRegistry, depth: Callable[[str], int]) -> CollectorRegistry:
+def make_registry(
+    stats: ExportStatsRegistry,
+    depth: Callable[[str], int],
+    memory: Callable[[], dict[str, int]] | None = None,
+) -> CollectorRegistry:
     """A private registry (never prometheus_client's global one) holding the collector."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ExportCollector(stats, depth))
+    registry.register(ExportCollector(stats, depth, memory))
     return registry
 
 

@@ -31,6 +31,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as PB2Span
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
+from ragprism.tracing.sizes import attributes_size
+
 log = logging.getLogger(__name__)
 
 
@@ -190,11 +192,12 @@ class TraceAttributes:
     span) and encoded once, on first use, for the whole trace.
     """
 
-    __slots__ = ("_attrs", "_cache")
+    __slots__ = ("_attrs", "_cache", "_size")
 
     def __init__(self, attrs: dict[str, Any]) -> None:
         self._attrs = attrs
         self._cache: tuple[dict[str, Any], bytes] | None = None
+        self._size: tuple[dict[str, Any], int] | None = None
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -203,6 +206,16 @@ class TraceAttributes:
     def replace(self, attrs: dict[str, Any]) -> None:
         """New trace attributes for the spans not yet encoded."""
         self._attrs = attrs
+
+    def size(self) -> int:
+        """About how many bytes the attributes add to each span (estimated once per
+        version of them, for the queues' memory accounting)."""
+        attrs, size = self._attrs, self._size
+        if size is not None and size[0] is attrs:
+            return size[1]
+        n = attributes_size(attrs)
+        self._size = (attrs, n)
+        return n
 
     def encoded(self) -> bytes:
         attrs, cache = self._attrs, self._cache

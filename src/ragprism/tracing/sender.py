@@ -23,6 +23,7 @@ from http import HTTPStatus
 from typing import Any, Literal
 
 import httpx
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
 
 from ragprism import __version__
@@ -48,12 +49,76 @@ class Batch:
     attempts: int = 0  # failed sends so far
     first_failed: float | None = None  # Unix time of the first failed send
     project: tuple[str, str] | None = None  # (host, project id) it was recorded for
+    encoded_size: int = 0  # of the body before gzip (0: not known, e.g. from the spool)
+    charged: int = 0  # bytes it counts for in the engine's memory budget while held
+
+    @property
+    def size(self) -> int:
+        """Bytes the batch counts for against the batch byte cap: its body before or
+        after gzip, whichever is larger."""
+        return max(self.encoded_size, len(self.payload))
 
 
 def encode_otlp(items: Sequence[tuple[ReadableSpan, otlp.TraceAttributes]], version: int) -> Batch:
     spans = [span for span, _ in items]
     body = otlp.encode(spans, [trace.encoded() for _, trace in items])
-    return Batch("otlp", gzip.compress(body, compresslevel=GZIP_LEVEL), len(spans), version)
+    payload = gzip.compress(body, compresslevel=GZIP_LEVEL)
+    return Batch("otlp", payload, len(spans), version, encoded_size=len(body))
+
+
+def _spans_slice(request: ExportTraceServiceRequest, start: int, stop: int) -> bytes:
+    """The request holding only its spans ``start:stop`` (in order), each still under its
+    own resource and scope."""
+    out = ExportTraceServiceRequest()
+    seen = 0
+    for resource_spans in request.resource_spans:
+        resource_out = None
+        for scope_spans in resource_spans.scope_spans:
+            n = len(scope_spans.spans)
+            low, high = max(start - seen, 0), min(stop - seen, n)
+            seen += n
+            if low >= high:
+                continue
+            if resource_out is None:
+                resource_out = out.resource_spans.add()
+                resource_out.resource.CopyFrom(resource_spans.resource)
+                resource_out.schema_url = resource_spans.schema_url
+            scope_out = resource_out.scope_spans.add()
+            scope_out.scope.CopyFrom(scope_spans.scope)
+            scope_out.schema_url = scope_spans.schema_url
+            scope_out.spans.extend(scope_spans.spans[low:high])
+    body: bytes = out.SerializeToString()
+    return body
+
+
+def split_batch(batch: Batch) -> tuple[Batch, Batch] | None:
+    """``batch`` cut into two halves by span count (after Langfuse answered 413), or None
+    when it cannot be cut: a score, a single span, or a body that cannot be read."""
+    if batch.kind != "otlp" or batch.count < 2:
+        return None
+    try:
+        request = ExportTraceServiceRequest.FromString(gzip.decompress(batch.payload))
+        total = sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
+        if total != batch.count:
+            return None
+        half = total // 2
+        bodies = (_spans_slice(request, 0, half), _spans_slice(request, half, total))
+    except Exception:  # a corrupt spool row, a bug: the caller counts the batch as dropped
+        return None
+    first, second = (
+        Batch(
+            "otlp",
+            gzip.compress(body, compresslevel=GZIP_LEVEL),
+            count,
+            batch.version,
+            attempts=batch.attempts,
+            first_failed=batch.first_failed,
+            project=batch.project,
+            encoded_size=len(body),
+        )
+        for body, count in zip(bodies, (half, total - half), strict=True)
+    )
+    return first, second
 
 
 def encode_score(score: dict[str, Any], version: int) -> Batch:
@@ -70,6 +135,7 @@ class Outcome(enum.Enum):
     RETRY = "retry"  # 429, 5xx, timeout, connection error: try again later
     REFUSED = "refused"  # 401/403 or a host the policy refuses: stop until fixed
     REJECTED = "rejected"  # another 4xx: this batch will never be accepted
+    TOO_LARGE = "too large"  # 413: send it again in halves (a single span is dropped)
 
 
 @dataclass(frozen=True)
@@ -133,6 +199,8 @@ def classify(destination: Destination, outcome: Answer | BaseException, timeout:
     message = _detail(outcome)
     if status in (401, 403):
         return Result(Outcome.REFUSED, message)
+    if status == 413:
+        return Result(Outcome.TOO_LARGE, message)
     if 300 <= status < 400:
         return Result(Outcome.REFUSED, f"{message} (redirects are not followed)")
     if status in (408, 425, 429) or status >= 500:

@@ -186,6 +186,58 @@ class SpanSpool:
                 raise
         return row_id, dropped
 
+    def split(self, spool_id: int, first: Batch, second: Batch) -> int:
+        """Replace the batch ``spool_id`` by its two halves (Langfuse found it too large):
+        ``first`` keeps its place in line, ``second`` goes after it. Both are unclaimed.
+        Returns how many items the tenant's budget pushed out."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT tenant_id, created, host, project_id FROM batches WHERE id = ?",
+                    (spool_id,),
+                ).fetchone()
+                if row is None:  # deleted meanwhile (the tenant's configuration went away)
+                    self._db.execute("COMMIT")
+                    return 0
+                tenant_id, created, host, project_id = row
+                self._db.execute(
+                    "UPDATE batches SET items = ?, size = ?, payload = ?, attempts = ?,"
+                    " first_failed = ?, lease_until = 0, owner = '' WHERE id = ?",
+                    (
+                        first.count,
+                        len(first.payload),
+                        first.payload,
+                        first.attempts,
+                        first.first_failed or 0.0,
+                        spool_id,
+                    ),
+                )
+                self._db.execute(
+                    "INSERT INTO batches (tenant_id, kind, version, items, size, created,"
+                    " attempts, first_failed, host, project_id, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        tenant_id,
+                        second.kind,
+                        second.version,
+                        second.count,
+                        len(second.payload),
+                        created,
+                        second.attempts,
+                        second.first_failed or 0.0,
+                        host,
+                        project_id,
+                        second.payload,
+                    ),
+                )
+                dropped = self._enforce_budget(tenant_id)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return dropped
+
     def _enforce_budget(self, tenant_id: str) -> int:
         (total,) = self._db.execute(
             "SELECT COALESCE(SUM(size), 0) FROM batches WHERE tenant_id = ?", (tenant_id,)
