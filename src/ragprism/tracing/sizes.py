@@ -8,12 +8,17 @@ once per span, when it is queued; the encoder's real sizes are checked where the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
 
-    from ragprism.tracing.otlp import TraceAttributes
+
+class SizedAttributes(Protocol):
+    """A trace's shared attributes (``otlp.TraceAttributes``), which know their size."""
+
+    def size(self) -> int: ...
+
 
 # What an encoded span holds besides its name and attributes: ids, times, kind, status,
 # flags and the tags and lengths around them (~70 bytes), rounded up.
@@ -47,7 +52,7 @@ def attributes_size(attributes: Mapping[str, Any] | None) -> int:
     )
 
 
-def span_size(span: ReadableSpan, trace: TraceAttributes) -> int:
+def span_size(span: ReadableSpan, trace: SizedAttributes) -> int:
     """An estimate of the encoded size of ``span`` (with its trace's attributes), which
     is also about what it holds in memory. Computed once, when the span is queued."""
     size = _SPAN_OVERHEAD + len(span.name) + attributes_size(span.attributes) + trace.size()
