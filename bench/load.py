@@ -484,7 +484,7 @@ async def _run(
     all_arrived_in = time.monotonic() - waited_from
     hung = tenants[-1]
     hung_status = await exporter_status(cluster.url, hung, reads=4 * cluster.processes)
-    hung_requests = await asyncio.to_thread(hung_lf.requests)
+    hung_requests = await asyncio.to_thread(hung_lf.hanging)
     hung_lf.clear_faults()  # released: what the exporter delivers from its spool now
     deadline = time.monotonic() + args.final_wait
     while True:
@@ -530,7 +530,7 @@ def report(outcome: dict[str, Any], args: argparse.Namespace) -> None:
           f"all arrived {outcome['arrived_in']:.1f} s after the load; traced answers without "
           f"a trace id: {results.untraced}")  # fmt: skip
     print(f"hung tenant: {len(results.traces['hung'])} traces returned, "
-          f"{outcome['hung_requests']} requests held by its Langfuse; "
+          f"{outcome['hung_requests']} requests held by its Langfuse at the end; "
           f"{outcome['hung_recovered']} delivered within {args.final_wait:.0f} s of "
           "the release")  # fmt: skip
     for i, exporter in enumerate(outcome["hung_status"]):
