@@ -539,7 +539,8 @@ def report(outcome: dict[str, Any], args: argparse.Namespace) -> None:
               f"{exporter['spooled']}, dropped {exporter['dropped']}, pending "
               f"{exporter['pending']}, spool {exporter['spool']['items']} items")  # fmt: skip
     cpu = ", ".join(f"{c:.1f}" for c in outcome["cpu"])
-    print(f"CPU seconds during the load: server process(es) {cpu}; this client "
+    print(f"CPU seconds during the load: server process(es) {cpu} "
+          f"({total / sum(outcome['cpu']):.1f} requests per server CPU second); this client "
           f"{outcome['client_cpu']:.1f}; tracebacks in the server logs: "
           f"{outcome['tracebacks']}")  # fmt: skip
 
@@ -583,7 +584,8 @@ def main() -> None:
         outcome = run_setting(args, n)
         report(outcome, args)
         outcomes.append(outcome)
-    if len(outcomes) > 1:
+    outcomes.sort(key=lambda outcome: int(outcome["processes"]))
+    if len(outcomes) > 1 and outcomes[0]["processes"] != outcomes[-1]["processes"]:
         ratios(outcomes[0], outcomes[-1])
 
 
