@@ -10,6 +10,8 @@ from sqlalchemy import text
 from ragprism.db import Database
 from ragprism.retrieval import PostgresChunkStore
 from ragprism.retrieval.pgvector import create_extension
+from ragprism.retrieval.records import SearchScope
+from ragprism.retrieval.vectors import unit
 from tests.retrieval.conftest import StoreWorld, empty_all_tables
 
 E1 = [1.0, 0.0, 0.0, 0.0]
@@ -112,3 +114,20 @@ def test_system_postgres_without_pgvector_falls_back(postgres_url: str) -> None:
         assert not store.uses_pgvector
     finally:
         database.dispose()
+
+
+def test_vector_scores_of_given_ids_stay_in_the_scope(database: Database) -> None:
+    store = PostgresChunkStore(database.engine, exact_limit=0)
+    store.ensure_schema()
+    world = StoreWorld(database, store, "pgvector")
+    mine = world.place()
+    dataset = world.dataset(mine[0])
+    other_dataset = (mine[0], dataset, world.document(mine[0], dataset))
+    own = world.chunk(mine, "own", E1)
+    beside = world.chunk(other_dataset, "same tenant, another dataset", E1)
+    foreign = world.chunk(world.place(), "another tenant", E1)
+
+    with database.engine.connect() as conn:
+        query = store.vectors.query(conn, SearchScope(mine[0], (mine[1],)), unit(E1))
+        scores = query.score([own, beside, foreign, "no-such-chunk"])
+    assert scores == {own: pytest.approx(1.0)}

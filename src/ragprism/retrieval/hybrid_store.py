@@ -10,10 +10,10 @@ and datasets need nothing from the store.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from typing import cast
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ragprism.db.base import utcnow
@@ -177,7 +177,18 @@ class HybridChunkStore:
                 top_k=top_k,
                 require_term_match=keyword,
             )
-            return _results(conn, tenant_id, ranked)
+            rows = self._result_rows(conn, tenant_id, [r.chunk_id for r in ranked])
+            return _results(ranked, rows)
+
+    def _result_rows(
+        self, conn: Connection, tenant_id: str, chunk_ids: list[str]
+    ) -> dict[str, Row[Any]]:
+        """The ranked chunks' rows (read only after the fusion, for those returned)."""
+        rows: dict[str, Row[Any]] = {}
+        for part in _batches(chunk_ids):
+            query = select(*RESULT_COLUMNS).where(Chunk.tenant_id == tenant_id, Chunk.id.in_(part))
+            rows.update({row.id: row for row in conn.execute(query)})
+        return rows
 
 
 def _row(chunk: ChunkRecord, now: object) -> dict[str, object]:
@@ -216,20 +227,19 @@ def _check_documents(conn: Connection, chunks: Sequence[ChunkRecord]) -> None:
         raise NotFound(f"document {document_id} not found in dataset {dataset_id}")
 
 
-def _results(conn: Connection, tenant_id: str, ranked: list[hybrid.Ranked]) -> list[ScoredChunk]:
-    rows = {}
-    for part in _batches([r.chunk_id for r in ranked]):
-        query = select(
-            Chunk.id,
-            Chunk.dataset_id,
-            Chunk.document_id,
-            Chunk.content,
-            Chunk.important_keywords,
-            Chunk.questions,
-            Chunk.position,
-            Chunk.page,
-        ).where(Chunk.tenant_id == tenant_id, Chunk.id.in_(part))
-        rows.update({row.id: row for row in conn.execute(query)})
+RESULT_COLUMNS = (  # what a ScoredChunk needs besides its scores
+    Chunk.id,
+    Chunk.dataset_id,
+    Chunk.document_id,
+    Chunk.content,
+    Chunk.important_keywords,
+    Chunk.questions,
+    Chunk.position,
+    Chunk.page,
+)
+
+
+def _results(ranked: list[hybrid.Ranked], rows: Mapping[str, Row[Any]]) -> list[ScoredChunk]:
     results: list[ScoredChunk] = []
     for r in ranked:
         row = rows.get(r.chunk_id)

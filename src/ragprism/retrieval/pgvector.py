@@ -283,15 +283,25 @@ class _PgvectorQuery:
         return {chunk_id: float(similarity) for chunk_id, similarity in rows}
 
     def score(self, chunk_ids: Collection[str]) -> dict[str, float]:
+        """Cosines of ``chunk_ids`` within the scope's tenant and datasets.
+
+        The ids are the other side's candidates, already limited to available chunks
+        (and to the scope's documents), so ``chunk`` is not joined again; they are bound
+        as one array rather than an expanding ``IN`` of up to ``top_k`` parameters.
+        """
         if self._table is None or not chunk_ids or self._scope.document_ids == ():
             return {}
-        where, binds, values = self._filters()
-        binds.append(bindparam("chunk_ids", expanding=True))
-        values["chunk_ids"] = list(chunk_ids)
         sql = (
             "SELECT v.chunk_id, 1 - (v.embedding <=> CAST(:query AS vector))"  # noqa: S608
-            f" FROM {self._table} v JOIN chunk c ON c.id = v.chunk_id"
-            f" WHERE {where} AND v.chunk_id IN :chunk_ids"
+            f" FROM {self._table} v WHERE v.tenant_id = :tenant_id"
+            " AND v.dataset_id IN :dataset_ids AND v.chunk_id = ANY(CAST(:chunk_ids AS varchar[]))"
         )
-        rows = self._conn.execute(text(sql).bindparams(*binds), values)
+        values = {
+            "tenant_id": self._scope.tenant_id,
+            "dataset_ids": list(self._scope.dataset_ids),
+            "query": self._literal,
+            "chunk_ids": list(chunk_ids),
+        }
+        statement = text(sql).bindparams(bindparam("dataset_ids", expanding=True))
+        rows = self._conn.execute(statement, values)
         return {chunk_id: float(similarity) for chunk_id, similarity in rows}

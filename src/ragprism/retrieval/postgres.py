@@ -20,10 +20,13 @@ import math
 import threading
 import time
 from collections.abc import Collection, Sequence
+from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Engine, bindparam, text
+from sqlalchemy import BindParameter, Connection, Engine, Row, String, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
-from ragprism.retrieval.hybrid_store import HybridChunkStore
+from ragprism.models import Chunk
+from ragprism.retrieval.hybrid_store import RESULT_COLUMNS, HybridChunkStore
 from ragprism.retrieval.matrix import EmbeddingMatrixCache, MatrixVectorIndex
 from ragprism.retrieval.pgvector import DEFAULT_EXACT_LIMIT, PgvectorIndex, create_extension
 from ragprism.retrieval.records import SearchScope
@@ -105,8 +108,9 @@ class _TsQuery:
             binds.append(bindparam("document_ids", expanding=True))
             values["document_ids"] = list(scope.document_ids)
         if chunk_ids is not None:
-            sql += " AND c.id IN :chunk_ids"
-            binds.append(bindparam("chunk_ids", expanding=True))
+            # One array parameter: an expanding IN of ~1000 ids costs more to build and
+            # to parse than the lookups themselves.
+            sql += " AND c.id = ANY(CAST(:chunk_ids AS varchar[]))"
             values["chunk_ids"] = chunk_ids
         if limit is not None:
             sql += " ORDER BY score DESC, c.id LIMIT :limit"
@@ -172,3 +176,15 @@ class PostgresChunkStore(HybridChunkStore):
             return 0
         with self.engine.begin() as conn:
             return self.vectors.backfill(conn)
+
+    def _result_rows(
+        self, conn: Connection, tenant_id: str, chunk_ids: list[str]
+    ) -> dict[str, Row[Any]]:
+        """The ranked chunks' rows in one statement, their ids bound as one array."""
+        if not chunk_ids:
+            return {}
+        ids = bindparam("chunk_ids", chunk_ids, type_=ARRAY(String))
+        query = select(*RESULT_COLUMNS).where(Chunk.tenant_id == tenant_id, Chunk.id == any_(ids))
+        rows: dict[str, Row[Any]] = {}
+        rows.update({row.id: row for row in conn.execute(query)})
+        return rows
