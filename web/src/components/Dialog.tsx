@@ -2,6 +2,8 @@ import * as AlertDialog from "@radix-ui/react-alert-dialog";
 import * as RadixDialog from "@radix-ui/react-dialog";
 import type { ReactNode, RefObject } from "react";
 
+import { errorMessage } from "@/lib/api-client";
+
 import { Button } from "./Button";
 
 interface DialogProps {
@@ -113,5 +115,50 @@ export function ConfirmDialog({
         </AlertDialog.Content>
       </AlertDialog.Portal>
     </AlertDialog.Root>
+  );
+}
+
+/** What ConfirmDeletion needs of a delete mutation (TanStack Query's `useMutation` result). */
+interface DeleteMutation<V> {
+  mutate: (variables: V, options: { onSuccess: () => void }) => void;
+  reset: () => void;
+  isPending: boolean;
+  isError: boolean;
+  error: unknown;
+}
+
+interface ConfirmDeletionProps<T, V> {
+  /** What is to be deleted: the dialog is open while it is set. */
+  target: T | null;
+  /** Clears `target` (after Cancel, Escape or a successful delete). */
+  onClose: () => void;
+  mutation: DeleteMutation<V>;
+  /** The mutation's variables for `target`. */
+  variables: (target: T) => V;
+  title: string;
+  description: ReactNode;
+  confirmLabel: string;
+  returnFocusTo?: RefObject<HTMLElement | null>;
+}
+
+/** A ConfirmDialog wired to a delete mutation: open while `target` is set, its error shown
+ * in the dialog (and forgotten on close), closed once the delete succeeds. */
+export function ConfirmDeletion<T, V>({ target, onClose, mutation, variables, ...text }: ConfirmDeletionProps<T, V>) {
+  return (
+    <ConfirmDialog
+      open={target !== null}
+      onOpenChange={(open) => {
+        if (!open) {
+          onClose();
+          mutation.reset();
+        }
+      }}
+      pending={mutation.isPending}
+      error={mutation.isError ? errorMessage(mutation.error) : undefined}
+      onConfirm={() => {
+        if (target !== null) mutation.mutate(variables(target), { onSuccess: onClose });
+      }}
+      {...text}
+    />
   );
 }

@@ -2,7 +2,7 @@ import { useState } from "react";
 
 import { Button } from "@/components/Button";
 import { Card, ErrorNotice, Loading } from "@/components/Card";
-import { ConfirmDialog } from "@/components/Dialog";
+import { ConfirmDeletion } from "@/components/Dialog";
 import { TextField } from "@/components/Field";
 import { usePageTitle } from "@/components/usePageTitle";
 import { errorMessage } from "@/lib/api-client";
@@ -103,20 +103,14 @@ export function ApiKeysPage() {
           </table>
         ) : null}
       </Card>
-      <ConfirmDialog
-        open={deleting !== null}
-        onOpenChange={(open) => {
-          if (!open) {
-            setDeleting(null);
-            remove.reset();
-          }
-        }}
+      <ConfirmDeletion
+        target={deleting}
+        onClose={() => setDeleting(null)}
+        mutation={remove}
+        variables={(t) => t.id}
         title="Delete this API key?"
         description={`Scripts using ${deleting?.token ?? "it"} stop working at once.`}
         confirmLabel="Delete"
-        pending={remove.isPending}
-        error={remove.isError ? errorMessage(remove.error) : undefined}
-        onConfirm={() => deleting && remove.mutate(deleting.id, { onSuccess: () => setDeleting(null) })}
       />
     </>
   );

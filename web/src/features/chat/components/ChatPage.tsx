@@ -2,7 +2,7 @@ import { useState } from "react";
 
 import { Button } from "@/components/Button";
 import { ErrorNotice, Loading } from "@/components/Card";
-import { ConfirmDialog, Dialog } from "@/components/Dialog";
+import { ConfirmDeletion, Dialog } from "@/components/Dialog";
 import { usePageTitle } from "@/components/usePageTitle";
 import { errorMessage } from "@/lib/api-client";
 
@@ -87,15 +87,14 @@ function Sessions({ assistant }: { assistant: Assistant }) {
           </div>
         </form>
       </Dialog>
-      <ConfirmDialog
-        open={deleting !== null}
-        onOpenChange={(open) => !open && setDeleting(null)}
+      <ConfirmDeletion
+        target={deleting}
+        onClose={() => setDeleting(null)}
+        mutation={remove}
+        variables={(t) => t}
         title="Delete session?"
         description="Its messages are deleted too."
         confirmLabel="Delete session"
-        pending={remove.isPending}
-        error={remove.isError ? errorMessage(remove.error) : undefined}
-        onConfirm={() => deleting && remove.mutate(deleting, { onSuccess: () => setDeleting(null) })}
       />
     </div>
   );
@@ -156,15 +155,14 @@ export default function ChatPage() {
           />
         ) : null}
       </Dialog>
-      <ConfirmDialog
-        open={deleting !== null}
-        onOpenChange={(open) => !open && setDeleting(null)}
+      <ConfirmDeletion
+        target={deleting}
+        onClose={() => setDeleting(null)}
+        mutation={remove}
+        variables={(t) => t.id}
         title={`Delete ${deleting?.name ?? "assistant"}?`}
         description="Its sessions and messages are deleted too."
         confirmLabel="Delete assistant"
-        pending={remove.isPending}
-        error={remove.isError ? errorMessage(remove.error) : undefined}
-        onConfirm={() => deleting && remove.mutate(deleting.id, { onSuccess: () => setDeleting(null) })}
       />
     </main>
   );

@@ -2,7 +2,7 @@ import { useRef, useState } from "react";
 
 import { Button } from "@/components/Button";
 import { Card, ErrorNotice, Loading } from "@/components/Card";
-import { ConfirmDialog, Dialog } from "@/components/Dialog";
+import { ConfirmDeletion, Dialog } from "@/components/Dialog";
 import { usePageTitle } from "@/components/usePageTitle";
 import { errorMessage } from "@/lib/api-client";
 
@@ -106,20 +106,14 @@ export default function DatasetsPage() {
           />
         ) : null}
       </Dialog>
-      <ConfirmDialog
-        open={deleting !== null}
-        onOpenChange={(open) => {
-          if (!open) {
-            setDeleting(null);
-            remove.reset();
-          }
-        }}
+      <ConfirmDeletion
+        target={deleting}
+        onClose={() => setDeleting(null)}
+        mutation={remove}
+        variables={(t) => t.id}
         title={`Delete ${deleting?.name ?? "dataset"}?`}
         description="Its documents and chunks are deleted too."
         confirmLabel="Delete dataset"
-        pending={remove.isPending}
-        error={remove.isError ? errorMessage(remove.error) : undefined}
-        onConfirm={() => deleting && remove.mutate(deleting.id, { onSuccess: () => setDeleting(null) })}
         returnFocusTo={newButton}
       />
     </main>

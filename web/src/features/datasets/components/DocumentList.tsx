@@ -2,7 +2,7 @@ import { useState } from "react";
 
 import { Button } from "@/components/Button";
 import { ErrorNotice, Loading } from "@/components/Card";
-import { ConfirmDialog } from "@/components/Dialog";
+import { ConfirmDeletion } from "@/components/Dialog";
 import { errorMessage } from "@/lib/api-client";
 
 import type { DatasetDocument } from "../api/datasets";
@@ -89,20 +89,14 @@ export function DocumentList({ datasetId }: { datasetId: string }) {
       {browsing ? (
         <ChunkBrowser datasetId={datasetId} document={browsing} onClose={() => setBrowsing(null)} />
       ) : null}
-      <ConfirmDialog
-        open={deleting !== null}
-        onOpenChange={(open) => {
-          if (!open) {
-            setDeleting(null);
-            remove.reset();
-          }
-        }}
+      <ConfirmDeletion
+        target={deleting}
+        onClose={() => setDeleting(null)}
+        mutation={remove}
+        variables={(t) => t.id}
         title={`Delete ${deleting?.name ?? "document"}?`}
         description="Its chunks leave retrieval at once."
         confirmLabel="Delete document"
-        pending={remove.isPending}
-        error={remove.isError ? errorMessage(remove.error) : undefined}
-        onConfirm={() => deleting && remove.mutate(deleting.id, { onSuccess: () => setDeleting(null) })}
       />
     </>
   );

@@ -2,7 +2,7 @@ import { useState } from "react";
 
 import { Button } from "@/components/Button";
 import { Card, ErrorNotice, Loading } from "@/components/Card";
-import { ConfirmDialog } from "@/components/Dialog";
+import { ConfirmDeletion } from "@/components/Dialog";
 import { usePageTitle } from "@/components/usePageTitle";
 import { errorMessage } from "@/lib/api-client";
 
@@ -128,20 +128,14 @@ export function ModelsPage({ canManage }: { canManage: boolean }) {
           </table>
         ) : null}
       </Card>
-      <ConfirmDialog
-        open={deleting !== null}
-        onOpenChange={(open) => {
-          if (!open) {
-            setDeleting(null);
-            remove.reset();
-          }
-        }}
+      <ConfirmDeletion
+        target={deleting}
+        onClose={() => setDeleting(null)}
+        mutation={remove}
+        variables={(t) => t}
         title="Delete this model?"
         description={`${deleting?.name ?? "The model"} is removed from this team.`}
         confirmLabel="Delete"
-        pending={remove.isPending}
-        error={remove.isError ? errorMessage(remove.error) : undefined}
-        onConfirm={() => deleting && remove.mutate(deleting, { onSuccess: () => setDeleting(null) })}
       />
     </>
   );

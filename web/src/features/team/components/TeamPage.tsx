@@ -5,7 +5,7 @@ import { z } from "zod";
 
 import { Button } from "@/components/Button";
 import { Card, ErrorNotice, Loading } from "@/components/Card";
-import { ConfirmDialog } from "@/components/Dialog";
+import { ConfirmDeletion } from "@/components/Dialog";
 import { SelectField, TextField } from "@/components/Field";
 import { usePageTitle } from "@/components/usePageTitle";
 import { errorMessage } from "@/lib/api-client";
@@ -149,20 +149,14 @@ export function TeamPage({ tenantId, currentUserId, myRole }: TeamPageProps) {
           </table>
         ) : null}
       </Card>
-      <ConfirmDialog
-        open={removing !== null}
-        onOpenChange={(open) => {
-          if (!open) {
-            setRemoving(null);
-            remove.reset();
-          }
-        }}
+      <ConfirmDeletion
+        target={removing}
+        onClose={() => setRemoving(null)}
+        mutation={remove}
+        variables={(t) => t.user_id}
         title="Remove this member?"
         description={`${removing?.email ?? "They"} will no longer see this team; their API keys for it are deleted.`}
         confirmLabel="Remove"
-        pending={remove.isPending}
-        error={remove.isError ? errorMessage(remove.error) : undefined}
-        onConfirm={() => removing && remove.mutate(removing.user_id, { onSuccess: () => setRemoving(null) })}
       />
     </>
   );
