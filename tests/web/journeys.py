@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 from tests.support.langfuse_server import FakeLangfuse
@@ -28,6 +29,16 @@ def expect(target: Any) -> Any:
     from playwright.sync_api import expect as playwright_expect
 
     return playwright_expect(target)
+
+
+def login_token(server: WebServer, email: str) -> str:
+    """A login token for ``email`` (registered with the suite's password)."""
+    body = httpx.post(
+        server.url + "/v1/user/login", json={"email": email, "password": PASSWORD}
+    ).json()
+    assert body["code"] == 0, body
+    token: str = body["data"]["access_token"]
+    return token
 
 
 def wait_for(check: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:

@@ -13,30 +13,15 @@ import pytest
 
 from tests.support.answer_corpus import PARAGRAPHS, docx_bytes, pdf_bytes
 from tests.web.conftest import (
-    PASSWORD,
     WebServer,
     assert_accessible,
     register,
     screenshot,
     unique_email,
 )
+from tests.web.journeys import expect, login_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
-
-
-def expect(target: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(target)
-
-
-def login(server: WebServer, email: str) -> str:
-    body = httpx.post(
-        server.url + "/v1/user/login", json={"email": email, "password": PASSWORD}
-    ).json()
-    assert body["code"] == 0, body
-    token: str = body["data"]["access_token"]
-    return token
 
 
 def drop_file(page: Any, target: Any, name: str, data: bytes) -> None:
@@ -57,7 +42,7 @@ def drop_file(page: Any, target: Any, name: str, data: bytes) -> None:
 def test_dataset_upload_parse_chunks_and_retrieval(context: Any, web_server: WebServer) -> None:
     email = unique_email("datasets")
     register(web_server, email)
-    token = login(web_server, email)
+    token = login_token(web_server, email)
     context.add_init_script(f"localStorage.setItem('ragprism.token', {token!r})")
     page = context.new_page()
     page.goto(web_server.url + "/settings")

@@ -12,13 +12,13 @@ import pytest
 
 from tests.support.openai_server import FakeOpenAI
 from tests.web.conftest import (
-    PASSWORD,
     WebServer,
     assert_accessible,
     register,
     screenshot,
     unique_email,
 )
+from tests.web.journeys import login_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -36,15 +36,6 @@ def expect(target: Any) -> Any:
 def openai_server() -> Iterator[FakeOpenAI]:
     with FakeOpenAI(api_key="sk-provider-key") as server:
         yield server
-
-
-def login_token(server: WebServer, email: str) -> str:
-    body = httpx.post(
-        server.url + "/v1/user/login", json={"email": email, "password": PASSWORD}
-    ).json()
-    assert body["code"] == 0, body
-    token: str = body["data"]["access_token"]
-    return token
 
 
 def open_logged_in(context: Any, server: WebServer, email: str, path: str) -> Any:
