@@ -3,6 +3,7 @@ import { useState } from "react";
 import { Button } from "@/components/Button";
 import { ErrorNotice, Loading } from "@/components/Card";
 import { ConfirmDeletion, Dialog } from "@/components/Dialog";
+import { EntityNav } from "@/components/EntityNav";
 import { usePageTitle } from "@/components/usePageTitle";
 import { errorMessage } from "@/lib/api-client";
 
@@ -114,32 +115,18 @@ export default function ChatPage() {
     <main id="main" className="chat-page">
       <h1>Chat</h1>
       <div className="chat-layout">
-        <nav className="assistants" aria-label="Assistants">
-          <Button variant="primary" onClick={() => setEditing("new")}>
-            New assistant
-          </Button>
-          {assistants.isPending ? <Loading /> : null}
-          {assistants.isError ? <ErrorNotice>{errorMessage(assistants.error)}</ErrorNotice> : null}
-          <ul>
-            {list.map((assistant) => (
-              <li key={assistant.id}>
-                <Button
-                  variant="link"
-                  aria-current={assistant.id === current?.id ? "true" : undefined}
-                  onClick={() => setSelected(assistant.id)}
-                >
-                  {assistant.name}
-                </Button>
-                <Button aria-label={`Edit ${assistant.name}`} onClick={() => setEditing(assistant)}>
-                  Edit
-                </Button>
-                <Button aria-label={`Delete ${assistant.name}`} onClick={() => setDeleting(assistant)}>
-                  Delete
-                </Button>
-              </li>
-            ))}
-          </ul>
-        </nav>
+        <EntityNav
+          label="Assistants"
+          className="assistants"
+          newLabel="New assistant"
+          query={assistants}
+          items={list}
+          currentId={current?.id}
+          onNew={() => setEditing("new")}
+          onSelect={(assistant) => setSelected(assistant.id)}
+          onEdit={setEditing}
+          onDelete={setDeleting}
+        />
         {current ? <Sessions key={current.id} assistant={current} /> : <p>Create an assistant to start chatting.</p>}
       </div>
       <Dialog

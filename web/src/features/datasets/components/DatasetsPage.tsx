@@ -1,8 +1,8 @@
 import { useRef, useState } from "react";
 
-import { Button } from "@/components/Button";
 import { Card, ErrorNotice, Loading } from "@/components/Card";
 import { ConfirmDeletion, Dialog } from "@/components/Dialog";
+import { EntityNav } from "@/components/EntityNav";
 import { usePageTitle } from "@/components/usePageTitle";
 import { errorMessage } from "@/lib/api-client";
 
@@ -58,32 +58,19 @@ export default function DatasetsPage() {
     <main id="main" className="datasets-page">
       <h1>Datasets</h1>
       <div className="datasets-layout">
-        <nav className="dataset-list" aria-label="Datasets">
-          <Button ref={newButton} variant="primary" onClick={() => setEditing("new")}>
-            New dataset
-          </Button>
-          {datasets.isPending ? <Loading /> : null}
-          {datasets.isError ? <ErrorNotice>{errorMessage(datasets.error)}</ErrorNotice> : null}
-          <ul>
-            {list.map((dataset) => (
-              <li key={dataset.id}>
-                <Button
-                  variant="link"
-                  aria-current={dataset.id === current?.id ? "true" : undefined}
-                  onClick={() => setSelected(dataset.id)}
-                >
-                  {dataset.name}
-                </Button>
-                <Button aria-label={`Edit ${dataset.name}`} onClick={() => setEditing(dataset)}>
-                  Edit
-                </Button>
-                <Button aria-label={`Delete ${dataset.name}`} onClick={() => setDeleting(dataset)}>
-                  Delete
-                </Button>
-              </li>
-            ))}
-          </ul>
-        </nav>
+        <EntityNav
+          label="Datasets"
+          className="dataset-list"
+          newLabel="New dataset"
+          newButtonRef={newButton}
+          query={datasets}
+          items={list}
+          currentId={current?.id}
+          onNew={() => setEditing("new")}
+          onSelect={(dataset) => setSelected(dataset.id)}
+          onEdit={setEditing}
+          onDelete={setDeleting}
+        />
         {current ? (
           <DatasetDetail key={current.id} dataset={current} />
         ) : datasets.isSuccess ? (
