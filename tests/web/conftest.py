@@ -128,6 +128,11 @@ def browser() -> Iterator[Any]:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - a dev dependency
         skip_or_fail("the playwright package is not installed (make install)")
+    from playwright.sync_api import expect
+
+    # The suite shares two cores with everything else in CI: assertions wait as long as
+    # actions do (15 s) rather than Playwright's 5 s, which a loaded machine has missed.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser

@@ -244,6 +244,8 @@ def test_langfuse_card_journey_with_the_keyboard_only(
 ) -> None:
     email = unique_email("keyboard")
     page.goto(web_server.url + "/signup")
+    # A person starts typing once the form is there: the page's code loads after the shell.
+    expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
     tab_to(page, "Name")
     page.keyboard.type("Kim")
     tab_to(page, "Email")
@@ -254,6 +256,7 @@ def test_langfuse_card_journey_with_the_keyboard_only(
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Observability")).to_be_visible()
     card = page.get_by_role("region", name="Langfuse")
+    expect(card.get_by_role("button", name="Configure")).to_be_visible()
 
     tab_to(page, "Configure")
     page.keyboard.press("Enter")

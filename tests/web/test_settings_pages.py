@@ -18,18 +18,12 @@ from tests.web.conftest import (
     screenshot,
     unique_email,
 )
-from tests.web.journeys import login_token
+from tests.web.journeys import expect, login_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 # Issue 9's budget for the JavaScript of the first page, gzipped.
 FIRST_PAGE_JS_BUDGET = 250_000
-
-
-def expect(target: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(target)
 
 
 @pytest.fixture(scope="module")
