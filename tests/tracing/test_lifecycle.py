@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import threading
 
-from ragprism.tracing import NoopTrace, TracingEngine
-from ragprism.tracing.masking import PLACEHOLDERS
+import pytest
+
+from ragprism.tracing import NoopTrace, TracingEngine, masking
+from ragprism.tracing.masking import PLACEHOLDERS, REDACTORS, mask_value
+from ragprism.tracing.redaction import apply_redactors
 from tests.support.langfuse_server import FakeLangfuse
 from tests.tracing.conftest import EngineFactory
 from tests.tracing.helpers import DictSource, project, send_traces, wait_until
@@ -102,3 +105,44 @@ def test_threads_do_not_grow_with_tenants(
     assert len(with_one) == 4
     ours = [t for t in threading.enumerate() if t.name.startswith("ragprism-trace-")]
     assert len(ours) == 4
+
+
+def test_redaction_runs_in_the_export_worker_not_on_the_request_thread(
+    make_engine: EngineFactory,
+    source: DictSource,
+    fake_langfuse: FakeLangfuse,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 10: the request thread's CPU per completion stays small with all redactors on
+    and a long prompt; the redactors run where the span is encoded."""
+    threads: list[str] = []
+
+    def spy(value: str, names: tuple[str, ...]) -> str:
+        threads.append(threading.current_thread().name)
+        return apply_redactors(value, names)
+
+    monkeypatch.setattr(masking, "_redact", spy)
+    engine = make_engine(max_field_chars=20_000)
+    dest = project(fake_langfuse, source, redact=tuple(REDACTORS))
+    engine.invalidate(dest.tenant_id)
+    prompt = "call +1 415 555 0100 or mail alice@example.com; " * 600  # 29,400 characters
+    with engine.tracer.trace("chat", tenant_id=dest.tenant_id, input=prompt) as trace:
+        with trace.observation("llm", kind="generation", input=prompt) as gen:
+            gen.update(output="reach me at bob@example.org")
+        trace.update(output="done")
+    assert threads == []  # nothing redacted while the request was being served
+    assert engine.flush(5.0)
+    assert threads
+    assert all(name.startswith("ragprism-trace-") for name in threads), threads
+    spans = fake_langfuse.wait_for_spans(2, project_id=dest.project_id)
+    for span in spans:
+        for key in ("langfuse.observation.input", "langfuse.observation.output"):
+            value = span["attributes"][key]
+            assert "@example." not in value, value[:200]
+            assert "555 0100" not in value, value[:200]
+    gen_input = next(s for s in spans if s["name"] == "llm")["attributes"][
+        "langfuse.observation.input"
+    ]
+    assert gen_input == mask_value(prompt, capture="full", redact=REDACTORS, max_chars=20_000)
+    assert PLACEHOLDERS["email"] in gen_input
+    assert "[truncated " in gen_input

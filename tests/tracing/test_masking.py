@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from ragprism.tracing.masking import (
     PLACEHOLDERS,
     REDACTORS,
+    PendingMask,
+    mask_later,
     mask_value,
     redact_text,
     truncation_marker,
@@ -593,3 +595,34 @@ def test_property_masking_twice_is_masking_once(
 ) -> None:
     once = full(value, redact, max_chars)
     assert full(once, redact, max_chars) == once
+
+
+@PROPERTIES
+@given(TEXTS, st.lists(st.sampled_from(REDACTORS), unique=True), st.integers(-3, 80))
+def test_property_masking_later_is_masking_now(
+    value: str, redact: list[str], max_chars: int
+) -> None:
+    later = mask_later(value, capture="full", redact=redact, max_chars=max_chars)
+    now = mask_value(value, capture="full", redact=redact, max_chars=max_chars)
+    if redact:
+        assert isinstance(later, PendingMask)
+        assert later.resolve() == now
+    else:  # nothing to leave to the export worker: the cut is made at once
+        assert later == now
+    assert mask_later(value, capture="metadata", redact=redact, max_chars=max_chars) is None
+
+
+def test_masking_later_keeps_only_what_the_cap_lets_through() -> None:
+    value = "mail alice@example.com " * 2_000  # 46,000 characters
+    later = mask_later(value, capture="full", redact=["email"], max_chars=1_000)
+    assert isinstance(later, PendingMask)
+    assert len(later.text) == 1_000 + 2_048  # the request thread keeps no more
+    resolved = later.resolve()
+    assert resolved == mask_value(value, capture="full", redact=["email"], max_chars=1_000)
+    assert "alice@example.com" not in resolved
+    assert MARKER_AT_END.search(resolved) is not None
+    # Its repr, like a log line or a traceback, never shows the text.
+    assert "alice" not in repr(later)
+    assert "alice" not in str(later)
+    with pytest.raises(ValueError, match="unknown redactor 'ssn'"):
+        mask_later("x", capture="full", redact=["ssn"], max_chars=0)

@@ -412,3 +412,25 @@ def _check_prefixes(spans: list[ReadableSpan], traces: list[dict[str, Any]]) -> 
             encode(spans, prefixes)
     else:
         assert encode(spans, prefixes) == expected
+
+
+def test_a_value_still_awaiting_redaction_is_left_out_never_sent() -> None:
+    """The export worker resolves ``PendingMask`` values before encoding; should one ever
+    reach the encoder, it is an attribute the encoder cannot encode: left out, its text
+    nowhere in the bytes."""
+    from ragprism.tracing.masking import PendingMask
+
+    pending = PendingMask("write to alice@example.com", 0, ("email",), 0)
+    span = ReadableSpan(
+        "s",
+        context=SpanContext(1, 2, is_remote=False),
+        attributes={"langfuse.observation.input": pending, "kept": "v"},  # type: ignore[dict-item]
+        start_time=1,
+        end_time=2,
+    )
+    body = encode([span])
+    assert b"alice" not in body
+    decoded = ExportTraceServiceRequest()
+    decoded.ParseFromString(body)
+    keys = [kv.key for kv in decoded.resource_spans[0].scope_spans[0].spans[0].attributes]
+    assert keys == ["kept"]

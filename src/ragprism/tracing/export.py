@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ragprism.tracing.destinations import Destination, DestinationCache
+from ragprism.tracing.fields import finish_masking
 from ragprism.tracing.queues import Item, MemoryBudget, Schedule, TenantQueue
 from ragprism.tracing.retry import RetryPolicy
 from ragprism.tracing.sender import (
@@ -374,7 +375,22 @@ class ExportPool:
             stats.drop("project changed", len(items) - len(spans))
         if not spans:
             return []
-        return self._encode_capped(spans, destination, project)
+        spans = self._finish_masking(spans, destination)
+        return self._encode_capped(spans, destination, project) if spans else []
+
+    def _finish_masking(self, items: Sequence[Item], destination: Destination) -> list[Item]:
+        """``items`` with the tenant's redactors run on their inputs and outputs (left to
+        this worker by the request thread); a span whose masking fails is dropped, counted."""
+        done: list[Item] = []
+        for span, trace in items:
+            try:
+                done.append((finish_masking(span), trace))
+            except Exception as exc:  # mask_value never raises on text: a bug, counted
+                log.exception("cannot mask a span of tenant %s", destination.tenant_id)
+                stats = self._stats.for_tenant(destination.tenant_id)
+                stats.failed(f"cannot mask a span: {type(exc).__name__}", healthy=stats.healthy)
+                stats.drop("unencodable")
+        return done
 
     def _encode_capped(
         self, spans: Sequence[Item], destination: Destination, project: tuple[str, str]

@@ -251,7 +251,7 @@ class _RecordingTrace(Trace):
         if model_parameters:
             attrs[f.OBSERVATION_MODEL_PARAMETERS] = f.to_json(dict(model_parameters))
         attrs.update(f.metadata_attributes(f.OBSERVATION_METADATA, metadata))
-        value = f.masked(input, self._destination, self._rt.max_chars)
+        value = f.masked_later(input, self._destination, self._rt.max_chars)
         if value is not None:
             attrs[f.OBSERVATION_INPUT] = value
         return _RecordingObservation(self, _Span(name, self._trace_int, parent.context, attrs))
@@ -276,7 +276,7 @@ class _RecordingTrace(Trace):
         tags: Sequence[str] | None = None,
     ) -> None:
         changes: dict[str, Any] = {}
-        value = f.masked(output, self._destination, self._rt.max_chars)
+        value = f.masked_later(output, self._destination, self._rt.max_chars)
         if value is not None:
             changes[f.OBSERVATION_OUTPUT] = value
         extra = trace_metadata(metadata)
@@ -339,7 +339,7 @@ class _RecordingObservation(Observation):
         cost: Mapping[str, float] | None = None,
     ) -> None:
         changes: dict[str, Any] = {}
-        value = f.masked(output, self._trace._destination, self._trace._rt.max_chars)
+        value = f.masked_later(output, self._trace._destination, self._trace._rt.max_chars)
         if value is not None:
             changes[f.OBSERVATION_OUTPUT] = value
         if usage is not None:
@@ -428,7 +428,7 @@ class Tracer:
         attrs.update(trace_metadata(metadata))
         attrs.update(trace_metadata({"tenant_id": tenant_id, "server_version": rt.release}))
         root_attrs: dict[str, Any] = {f.OBSERVATION_TYPE: "span"}
-        value = f.masked(input, destination, rt.max_chars)
+        value = f.masked_later(input, destination, rt.max_chars)
         if value is not None:
             root_attrs[f.OBSERVATION_INPUT] = value
         root = _Span(rt.prefix + name, trace_id, None, root_attrs)

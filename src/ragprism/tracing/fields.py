@@ -3,8 +3,11 @@
 Serialisation follows the Langfuse SDK (``langfuse._client.attributes``): inputs and
 outputs are JSON strings (a str is kept as is), usage/cost details and model parameters
 JSON objects, metadata one attribute per key holding the JSON of the value (strings
-included). Every input/output goes through ``mask_value`` here, when it is set on the
-span, so nothing unmasked is ever held in a queue or the spool.
+included). Every input/output goes through the tenant's ``capture``/``redact`` options
+here: when it is set on the span, a value that is not captured is left out and the rest
+is cut near the cap; a tenant's redactors run later, in the export worker, by
+``finish_masking`` before the span is encoded (the request thread does not pay for them,
+and nothing unredacted reaches the wire or the spool).
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from pathlib import PurePath
 from typing import Any
 from uuid import UUID
 
+from opentelemetry.sdk.trace import ReadableSpan
+
 from ragprism.tracing.destinations import Destination
-from ragprism.tracing.masking import mask_value
+from ragprism.tracing.masking import PendingMask, mask_later, mask_value
 
 TRACE_NAME = "langfuse.trace.name"
 TRACE_USER_ID = "user.id"
@@ -101,7 +106,7 @@ def metadata_attributes(prefix: str, metadata: Mapping[str, Any] | None) -> dict
 
 
 def masked(value: Any, destination: Destination, max_chars: int) -> str | None:
-    """An input/output value ready for the wire, or None when it must be omitted."""
+    """A text (a score's comment) ready for the wire, or None when it must be omitted."""
     if value is None:
         return None
     try:
@@ -113,6 +118,49 @@ def masked(value: Any, destination: Destination, max_chars: int) -> str | None:
         )
     except ValueError:  # a redactor this version does not know: send nothing rather than
         return None  # text the tenant asked to have redacted
+
+
+def masked_later(value: Any, destination: Destination, max_chars: int) -> str | PendingMask | None:
+    """An input/output value for a span attribute, None when it must be omitted; a
+    ``PendingMask`` when the tenant's redactors are still to run (``finish_masking``)."""
+    if value is None:
+        return None
+    try:
+        return mask_later(
+            to_json(value),
+            capture=destination.capture,
+            redact=destination.redact,
+            max_chars=max_chars,
+        )
+    except ValueError:  # as in ``masked``
+        return None
+
+
+def finish_masking(span: ReadableSpan) -> ReadableSpan:
+    """``span`` with its pending masks resolved (in the export worker, before encoding);
+    ``span`` itself when it has none. A value the encoder finds still pending is left
+    out, never sent as it is."""
+    attributes = span.attributes
+    if attributes is None or not any(isinstance(v, PendingMask) for v in attributes.values()):
+        return span
+    resolved = {
+        key: value.resolve() if isinstance(value, PendingMask) else value
+        for key, value in attributes.items()
+    }
+    return ReadableSpan(
+        span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=resolved,
+        events=span.events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
 
 
 def short(value: str | None, limit: int = _PROPAGATED_MAX) -> str | None:

@@ -1,8 +1,11 @@
 """What a tenant's trace may contain: ``capture`` mode, redaction and the size cap (SPEC §3, §5).
 
-:func:`mask_value` is applied to every input/output before it is recorded on a span, so
-it runs on the request path; the redactors themselves live in
-:mod:`ragprism.tracing.redaction`.
+:func:`mask_value` does it all at once. The facade records through :func:`mask_later`
+instead: on the request thread it only decides whether a value is captured and keeps the
+part of it that the cap can let through; when the tenant has redactors, the redaction and
+the cut are left to the export worker (:meth:`PendingMask.resolve`, before the span is
+encoded: nothing unredacted is ever encoded, sent or spooled). The redactors themselves
+live in :mod:`ragprism.tracing.redaction`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from ragprism.tracing.redaction import apply_redactors as _redact
 __all__ = [
     "PLACEHOLDERS",
     "REDACTORS",
+    "PendingMask",
+    "mask_later",
     "mask_value",
     "redact_text",
     "truncation_marker",
@@ -124,15 +129,74 @@ def mask_value(
     configuration shows at once), and so does an unknown ``capture``. Never raises on
     the value itself, whatever ``str`` it is.
     """
+    names = _captured(capture, redact)
+    if names is None:
+        return None
+    head, dropped = _head(value, max_chars)
+    return _mask(head, dropped, names, max_chars)
+
+
+class PendingMask:
+    """A captured input/output whose redaction and cut are still to be done (by the export
+    worker): the head of the value that the cap can let through, and how much was left
+    out. Neither ``repr`` nor ``str`` shows the text."""
+
+    __slots__ = ("dropped", "max_chars", "names", "text")
+
+    def __init__(self, text: str, dropped: int, names: tuple[str, ...], max_chars: int) -> None:
+        self.text = text
+        self.dropped = dropped
+        self.names = names
+        self.max_chars = max_chars
+
+    def resolve(self) -> str:
+        """The value as ``mask_value`` makes it."""
+        return _mask(self.text, self.dropped, self.names, self.max_chars)
+
+    def __repr__(self) -> str:
+        return f"PendingMask({len(self.text)} chars, redact={self.names!r})"
+
+    __str__ = __repr__
+
+
+def mask_later(
+    value: str,
+    *,
+    capture: Literal["full", "metadata"],
+    redact: Sequence[str],
+    max_chars: int,
+) -> str | PendingMask | None:
+    """``mask_value(value, ...)``, or a :class:`PendingMask` that resolves to it when there
+    are redactors to run: the request thread then does no more than copy at most
+    ``max_chars`` + 2048 characters. Raises as ``mask_value`` does."""
+    names = _captured(capture, redact)
+    if names is None:
+        return None
+    head, dropped = _head(value, max_chars)
+    if not names:
+        return _mask(head, dropped, names, max_chars)
+    return PendingMask(head, dropped, names, max_chars)
+
+
+def _captured(capture: str, redact: Sequence[str]) -> tuple[str, ...] | None:
+    """The redactors to run, or None when the value is not captured at all."""
     names = validate_redactors(redact)
     if capture == "metadata":
         return None
     if capture != "full":
         raise ValueError(f"unknown capture mode {capture!r}; expected 'full' or 'metadata'")
-    dropped = 0
+    return names
+
+
+def _head(value: str, max_chars: int) -> tuple[str, int]:
+    """The part of ``value`` that redaction needs to see, and how many characters past
+    it are dropped unseen."""
     if 0 < max_chars < len(value) - _CAP_SLACK:
-        dropped = len(value) - max_chars - _CAP_SLACK
-        value = value[: max_chars + _CAP_SLACK]
+        return value[: max_chars + _CAP_SLACK], len(value) - max_chars - _CAP_SLACK
+    return value, 0
+
+
+def _mask(value: str, dropped: int, names: tuple[str, ...], max_chars: int) -> str:
     text = _redact(value, names)
     if max_chars <= 0 or (len(text) <= max_chars and not dropped):
         return text

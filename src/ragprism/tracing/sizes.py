@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ragprism.tracing.masking import PendingMask
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
 
@@ -32,6 +34,8 @@ def value_size(value: Any) -> int:
     character unless it is ASCII: an upper bound for all but astral characters)."""
     if isinstance(value, str):
         return len(value) if value.isascii() else 3 * len(value)
+    if isinstance(value, PendingMask):  # redaction changes its length a little, no more
+        return value_size(value.text)
     if isinstance(value, bytes):
         return len(value)
     if isinstance(value, list | tuple):
