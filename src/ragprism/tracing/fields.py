@@ -25,7 +25,7 @@ from uuid import UUID
 from opentelemetry.sdk.trace import ReadableSpan
 
 from ragprism.tracing.destinations import Destination
-from ragprism.tracing.masking import PendingMask, mask_later, mask_value
+from ragprism.tracing.masking import PendingMask, mask_later
 
 TRACE_NAME = "langfuse.trace.name"
 TRACE_USER_ID = "user.id"
@@ -107,17 +107,8 @@ def metadata_attributes(prefix: str, metadata: Mapping[str, Any] | None) -> dict
 
 def masked(value: Any, destination: Destination, max_chars: int) -> str | None:
     """A text (a score's comment) ready for the wire, or None when it must be omitted."""
-    if value is None:
-        return None
-    try:
-        return mask_value(
-            to_json(value),
-            capture=destination.capture,
-            redact=destination.redact,
-            max_chars=max_chars,
-        )
-    except ValueError:  # a redactor this version does not know: send nothing rather than
-        return None  # text the tenant asked to have redacted
+    value = masked_later(value, destination, max_chars)
+    return value.resolve() if isinstance(value, PendingMask) else value
 
 
 def masked_later(value: Any, destination: Destination, max_chars: int) -> str | PendingMask | None:
@@ -132,8 +123,8 @@ def masked_later(value: Any, destination: Destination, max_chars: int) -> str | 
             redact=destination.redact,
             max_chars=max_chars,
         )
-    except ValueError:  # as in ``masked``
-        return None
+    except ValueError:  # a redactor this version does not know: send nothing rather than
+        return None  # text the tenant asked to have redacted
 
 
 def finish_masking(span: ReadableSpan) -> ReadableSpan:
