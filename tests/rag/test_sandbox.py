@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from ragprism.rag.parsing import parse_document
@@ -49,3 +54,31 @@ def test_docx_inflating_to_megabytes_of_xml_is_stopped_at_the_memory_budget() ->
     with pytest.raises(ParseBudgetExceeded, match=r"hostile\.docx needed more than its memory"):
         parse_with_budget(hostile, "hostile.docx", budget)
     assert parse_with_budget(b"still fine", "next.txt", ROOMY).text == "still fine"
+
+
+MAIN_SCRIPT = """
+import os, sys
+with open(sys.argv[1] if __name__ == "__main__" else os.environ["RUNS_FILE"], "a") as f:
+    f.write(f"{os.getpid()}\\n")
+from ragprism.rag.sandbox import ParseBudget, parse_with_budget
+if __name__ == "__main__":
+    os.environ["RUNS_FILE"] = sys.argv[1]
+    budget = ParseBudget(seconds=60, memory_bytes=0)
+    for n in range(3):
+        assert parse_with_budget(b"Owls hunt mice.", f"note{n}.txt", budget).sections
+"""
+
+
+def test_parse_children_do_not_run_the_main_script_again(tmp_path: Path) -> None:
+    """Under ``ragprism serve`` the main script is the console script, which imports the
+    whole server: a child that ran it again spent ~2 s of CPU per document. It runs in
+    the parent and once in the forkserver, whatever the number of documents."""
+    script = tmp_path / "main_script.py"
+    script.write_text(MAIN_SCRIPT)
+    runs = tmp_path / "runs"
+    env = {k: v for k, v in os.environ.items() if k != "RAGPRISM_SANDBOX_MAIN"}
+    subprocess.run(
+        [sys.executable, str(script), str(runs)], env=env, check=True, timeout=120, cwd=tmp_path
+    )
+    pids = runs.read_text().split()
+    assert len(pids) == 2, pids  # was 1 + one per document

@@ -8,8 +8,11 @@ in the worker's own process would stall every other tenant's documents behind it
 a message that names the budget.
 
 Children come from a *forkserver*: a clean, single-threaded process that has already
-imported the parsers, so starting a child is a cheap ``fork`` of it, never of the server
-(whose threads make forking it unsafe).
+imported the parsers and run the parent's main script, so starting a child is a cheap
+``fork`` of it (~10 ms), never of the server (whose threads make forking it unsafe).
+The main script is preloaded by :mod:`ragprism.rag._sandbox_main`, working around a
+CPython bug that made every child run it again (~2 s per document under
+``ragprism serve``).
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ import multiprocessing
 import os
 import threading
 from dataclasses import dataclass
+from multiprocessing import spawn
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 
 from ragprism.errors import RagprismError
+from ragprism.rag._sandbox_main import MAIN_ENV
 from ragprism.rag.document import ParsedDocument
 from ragprism.rag.parsing import parse_document
 
@@ -32,6 +37,7 @@ except ImportError:  # not POSIX: no memory limit, the time budget still applies
     resource = None  # type: ignore[assignment]
 
 MiB = 1024 * 1024
+_sandbox_main = "ragprism.rag._sandbox_main"
 # How a child reports that it ran out of its memory budget when it cannot even send that.
 _EXIT_OUT_OF_MEMORY = 3
 
@@ -57,6 +63,24 @@ _context_lock = threading.Lock()
 _context: BaseContext | None = None
 
 
+def _export_main_path() -> None:
+    """Tell the forkserver (through its environment) which main script to preload: the
+    path a child would run, exactly as multiprocessing computes it. Done at import, while
+    a process is still starting, not when the first document is parsed among threads."""
+    try:
+        data = spawn.get_preparation_data("ragprism-parse-child")
+    except RuntimeError:  # imported while the forkserver runs the main script: it is set
+        return
+    main_path = data.get("init_main_from_path")
+    if isinstance(main_path, str):
+        os.environ[MAIN_ENV] = main_path
+    else:  # run as a module (-m): children do not run it again; ignore an inherited path
+        os.environ.pop(MAIN_ENV, None)
+
+
+_export_main_path()
+
+
 def _mp_context() -> BaseContext:
     global _context
     with _context_lock:
@@ -64,9 +88,9 @@ def _mp_context() -> BaseContext:
             methods = multiprocessing.get_all_start_methods()
             if "forkserver" in methods:
                 context = multiprocessing.get_context("forkserver")
-                # The forkserver imports the parsers (and the main module, which a child would
-                # otherwise import again) once; every child inherits them.
-                context.set_forkserver_preload(["__main__", __name__])
+                # The forkserver runs the main script (which a child would otherwise run
+                # again) and imports the parsers once; every child inherits them.
+                context.set_forkserver_preload(["__main__", _sandbox_main, __name__])
                 _context = context
             else:
                 _context = multiprocessing.get_context("spawn")
