@@ -122,7 +122,7 @@ def test_redaction_runs_in_the_export_worker_not_on_the_request_thread(
         return apply_redactors(value, names)
 
     monkeypatch.setattr(masking, "_redact", spy)
-    engine = make_engine(max_field_chars=20_000)
+    engine = make_engine(max_field_chars=20_000, flush_interval=30.0)  # sent at flush()
     dest = project(fake_langfuse, source, redact=tuple(REDACTORS))
     engine.invalidate(dest.tenant_id)
     prompt = "call +1 415 555 0100 or mail alice@example.com; " * 600  # 29,400 characters
@@ -134,6 +134,7 @@ def test_redaction_runs_in_the_export_worker_not_on_the_request_thread(
     assert engine.flush(5.0)
     assert threads
     assert all(name.startswith("ragprism-trace-") for name in threads), threads
+    assert threading.current_thread().name not in threads
     spans = fake_langfuse.wait_for_spans(2, project_id=dest.project_id)
     for span in spans:
         for key in ("langfuse.observation.input", "langfuse.observation.output"):
