@@ -28,8 +28,11 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from ragprism.models import Chunk
 from ragprism.retrieval.hybrid_store import RESULT_COLUMNS, HybridChunkStore
 from ragprism.retrieval.matrix import EmbeddingMatrixCache, MatrixVectorIndex
+from ragprism.retrieval.parallel import SideConnections
 from ragprism.retrieval.pgvector import DEFAULT_EXACT_LIMIT, PgvectorIndex, create_extension
 from ragprism.retrieval.records import SearchScope
+
+DEFAULT_SIDE_CONNECTIONS = 4
 
 
 def tsquery_text(terms: Sequence[str]) -> str:
@@ -133,7 +136,9 @@ class PostgresChunkStore(HybridChunkStore):
     """Chunk store for PostgreSQL; call ``ensure_schema()`` once before use.
 
     Until then (and for good if the ``vector`` extension cannot be created) vectors are
-    searched with numpy; ``uses_pgvector`` tells which.
+    searched with numpy; ``uses_pgvector`` tells which. With pgvector, a search runs its
+    vector side on a second connection while the full-text side runs (at most
+    ``side_connections`` searches at once; others run both sides in turn, 0 never).
     """
 
     def __init__(
@@ -143,10 +148,12 @@ class PostgresChunkStore(HybridChunkStore):
         *,
         use_pgvector: bool = True,
         exact_limit: int = DEFAULT_EXACT_LIMIT,
+        side_connections: int = DEFAULT_SIDE_CONNECTIONS,
     ) -> None:
         super().__init__(engine, TsvectorTermIndex(), MatrixVectorIndex(cache))
         self._use_pgvector = use_pgvector
         self._exact_limit = exact_limit
+        self._side_limit = side_connections
 
     @property
     def uses_pgvector(self) -> bool:
@@ -169,6 +176,10 @@ class PostgresChunkStore(HybridChunkStore):
             if state == "created":
                 index.backfill(conn)
         self.vectors = index
+        if self._side_limit > 0:
+            # Both sides are SQL statements now: the vector side can run on a second
+            # connection (numpy's side stays in this process, so it is not split).
+            self.side_connections = SideConnections(self.engine, self._side_limit)
 
     def backfill_vectors(self) -> int:
         """Index every stored embedding into the pgvector tables (a full pass)."""
