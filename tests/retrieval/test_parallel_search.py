@@ -19,6 +19,7 @@ from ragprism.retrieval.hybrid_store import HybridChunkStore
 from ragprism.retrieval.parallel import SideConnections
 from ragprism.retrieval.pgvector import _PgvectorQuery
 from ragprism.retrieval.postgres import _TsQuery
+from ragprism.settings import Settings
 from tests.retrieval.conftest import StoreWorld, empty_all_tables, open_store
 
 WORDS = [
@@ -306,3 +307,15 @@ def test_plain_stores_search_on_one_connection(
         assert store.side_connections is None
     finally:
         database.dispose()
+
+
+def test_the_setting_reaches_the_store(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = make_store(database)
+    assert isinstance(store, HybridChunkStore)
+    assert store.side_connections is not None
+    assert store.side_connections.limit == 4
+    never = make_store(database, side_connections=0)
+    assert isinstance(never, HybridChunkStore)
+    assert never.side_connections is None
+    monkeypatch.setenv("RAGPRISM_SEARCH_SIDE_CONNECTIONS", "2")
+    assert Settings().search_side_connections == 2
