@@ -319,3 +319,22 @@ def test_the_setting_reaches_the_store(database: Database, monkeypatch: pytest.M
     assert never.side_connections is None
     monkeypatch.setenv("RAGPRISM_SEARCH_SIDE_CONNECTIONS", "2")
     assert Settings().search_side_connections == 2
+
+
+def test_disposing_the_engine_closes_side_connections_and_searches_go_on(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = pg_store(database)
+    world = StoreWorld(database, store, "pgvector")
+    where = world.place()
+    fill(world, where, 20)
+    expected = found(store, where)
+    sides = store.side_connections
+    assert sides is not None
+    assert sides._pool is not None
+    database.dispose()
+    assert sides._pool is None
+    assert sides._executor is None
+    spy = spy_on(store, monkeypatch)
+    assert found(store, where) == expected
+    assert spy.submitted == 1

@@ -65,6 +65,9 @@ class SideConnections:
                     )
                 pool, executor = self._pool, self._executor
             return executor.submit(self._run, pool, work)
+        except RuntimeError:  # the engine was disposed meanwhile (executor shut down)
+            self._permits.release()
+            return None
         except BaseException:
             self._permits.release()
             raise
