@@ -14,7 +14,8 @@ index built; then ANALYZE) and leaves the server running; the other commands reu
 so runs of two versions of the code (``PYTHONPATH``) search the same database in turn.
 ``search`` times ``store.search`` with the default parameters for the questions
 ``bench/retrieval.py`` asks (first query apart, p50/p95 of the rest, load average) and
-can save the results; ``compare`` tells whether two saved runs found the same.
+can save the results (``--side-connections 0``: the vector side not on a second
+connection); ``compare`` tells whether two saved runs found the same.
 ``steps`` times each step of ``HybridChunkStore.search`` apart (current code only).
 """
 
@@ -55,11 +56,15 @@ def _server_url(directory: Path) -> str:
     return str(pgserver.get_server(directory / "pgdata", cleanup_mode=None).get_uri())
 
 
-def _open(directory: Path) -> tuple[Database, HybridChunkStore, dict[str, Any]]:
+def _open(
+    directory: Path, side_connections: int | None = None
+) -> tuple[Database, HybridChunkStore, dict[str, Any]]:
     place = json.loads((directory / "place.json").read_text())
     _server_url(directory)  # started again if it was stopped
     database = Database(place["url"])
-    store = make_store(database)
+    # Only when asked: older code (PYTHONPATH) has no such parameter.
+    options = {} if side_connections is None else {"side_connections": side_connections}
+    store = make_store(database, **options)
     assert isinstance(store, HybridChunkStore)
     return database, store, place
 
@@ -99,8 +104,8 @@ def _questions(size: int, count: int) -> list[tuple[str, list[float]]]:
     return [corpus.question(rnd, size) for _ in range(count + 1)]
 
 
-def search(directory: Path, count: int, save: Path | None) -> None:
-    database, store, place = _open(directory)
+def search(directory: Path, count: int, save: Path | None, side: int | None = None) -> None:
+    database, store, place = _open(directory, side)
     timings: list[float] = []
     found: list[list[Any]] = []
     for question, vector in _questions(place["size"], count):
@@ -180,7 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=50)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("fill").add_argument("--size", type=int, default=100_000)
-    commands.add_parser("search").add_argument("--save", type=Path)
+    searching = commands.add_parser("search")
+    searching.add_argument("--save", type=Path)
+    searching.add_argument(
+        "--side-connections", type=int, help="0: both sides on one connection (current code)"
+    )
     commands.add_parser("steps")
     compared = commands.add_parser("compare")
     compared.add_argument("old", type=Path)
@@ -189,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "fill":
         fill(args.dir, args.size)
     elif args.command == "search":
-        search(args.dir, args.queries, args.save)
+        search(args.dir, args.queries, args.save, args.side_connections)
     elif args.command == "steps":
         steps(args.dir, args.queries)
     else:

@@ -62,7 +62,9 @@ class Runtime:
         """The chunk store of the database's backend."""
         with self._store_lock:
             if self._store is None:
-                self._store = make_store(self.db)
+                self._store = make_store(
+                    self.db, side_connections=self.settings.search_side_connections
+                )
             return self._store
 
     @classmethod

@@ -195,6 +195,13 @@ class Settings(BaseSettings):
         description="Largest multipart request body (document uploads), in bytes; other "
         "bodies keep RAGPRISM_MAX_BODY_BYTES.",
     )
+    search_side_connections: int = Field(
+        default=4,
+        ge=0,
+        le=64,
+        description="PostgreSQL + pgvector: searches per process that may run their vector "
+        "side on a second connection while the full-text side runs (0: never).",
+    )
     parse_workers: int = Field(
         default=1,
         ge=0,

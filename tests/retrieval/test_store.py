@@ -288,6 +288,18 @@ def test_stemming_and_keywords(world: StoreWorld) -> None:
     warranty = world.store.search(tenant_id, [dataset_id], question="warranty", query_vector=None)
     assert ids(warranty)[0] == tagged
     assert warranty[0].important_keywords == ["warranty claims"]
+    assert warranty[0].questions == []
+    assert [r.important_keywords for r in warranty[1:]] == [[]]
+
+
+def test_keyword_and_question_lists_come_back_as_stored(world: StoreWorld) -> None:
+    where = world.place()
+    lists = [([], []), (["a b", "[]"], []), ([], ["why?"]), (["[]"], ["", "x"])]
+    for keywords, questions in lists:
+        world.chunk(where, "harbor notes", E2, important_keywords=keywords, questions=questions)
+    found = world.store.search(where[0], [where[1]], question="harbor", query_vector=E2)
+    got = sorted((r.important_keywords, r.questions) for r in found)
+    assert got == sorted((list(k), list(q)) for k, q in lists)
 
 
 def test_keyword_requires_a_term_match(world: StoreWorld) -> None:

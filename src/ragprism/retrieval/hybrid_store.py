@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, wait
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Row, Table, delete, insert, select, update
@@ -21,8 +23,9 @@ from ragprism.errors import Conflict, InvalidArgument, NotFound
 from ragprism.models import Chunk, Document
 from ragprism.retrieval import hybrid, vectors
 from ragprism.retrieval.analysis import index_text, query_terms
+from ragprism.retrieval.parallel import SideConnections
 from ragprism.retrieval.records import ChunkRecord, ScoredChunk, SearchScope
-from ragprism.retrieval.store import TermIndex, VectorIndex
+from ragprism.retrieval.store import TermIndex, Vector, VectorIndex
 
 _BATCH = 500  # ids per IN (...) list
 _chunk = cast(Table, Chunk.__table__)
@@ -35,6 +38,9 @@ class HybridChunkStore:
         self.engine = engine
         self.terms = terms
         self.vectors = vectors
+        # When set, a search runs its vector side on one of these while the full-text
+        # side runs on its own connection (see ``ragprism.retrieval.parallel``).
+        self.side_connections: SideConnections | None = None
 
     def ensure_schema(self) -> None:
         """Let the vector index create what it needs."""
@@ -159,17 +165,17 @@ class HybridChunkStore:
         terms = query_terms(question)
         unit = None if query_vector is None else vectors.unit(query_vector)
         with self.engine.connect() as conn:
-            term_query = self.terms.query(conn, scope, terms) if terms else None
-            vector_query = None if unit is None else self.vectors.query(conn, scope, unit)
-            raw_terms = term_query.top(top_k) if term_query else {}
-            cosines = vector_query.nearest(top_k) if vector_query else {}
-            candidates = raw_terms.keys() | cosines.keys()
-            if term_query and cosines.keys() - raw_terms.keys():
-                raw_terms.update(term_query.score(cosines.keys() - raw_terms.keys()))
-            if vector_query and raw_terms.keys() - cosines.keys():
-                cosines.update(vector_query.score(raw_terms.keys() - cosines.keys()))
+            side = None
+            if terms and unit is not None and self.side_connections is not None:
+                side = self.side_connections.submit(
+                    partial(self._vector_side, scope=scope, terms=terms, unit=unit, top_k=top_k)
+                )
+            if side is None or unit is None:
+                raw_terms, cosines = self._both_sides(conn, scope, terms, unit, top_k)
+            else:
+                raw_terms, cosines = self._term_side(conn, scope, terms, unit, top_k, side)
             ranked = hybrid.rank(
-                candidates,
+                raw_terms.keys() | cosines.keys(),
                 hybrid.normalise_term_scores(raw_terms),
                 cosines,
                 vector_similarity_weight=weight,
@@ -179,6 +185,68 @@ class HybridChunkStore:
             )
             rows = self._result_rows(conn, tenant_id, [r.chunk_id for r in ranked])
             return _results(ranked, rows)
+
+    def _both_sides(
+        self,
+        conn: Connection,
+        scope: SearchScope,
+        terms: list[str],
+        unit: Vector | None,
+        top_k: int,
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """Raw full-text scores and cosines of every candidate, one statement after another."""
+        term_query = self.terms.query(conn, scope, terms) if terms else None
+        vector_query = None if unit is None else self.vectors.query(conn, scope, unit)
+        raw_terms = term_query.top(top_k) if term_query else {}
+        cosines = vector_query.nearest(top_k) if vector_query else {}
+        if term_query and cosines.keys() - raw_terms.keys():
+            raw_terms.update(term_query.score(cosines.keys() - raw_terms.keys()))
+        if vector_query and raw_terms.keys() - cosines.keys():
+            cosines.update(vector_query.score(raw_terms.keys() - cosines.keys()))
+        return raw_terms, cosines
+
+    def _vector_side(
+        self,
+        conn: Connection,
+        *,
+        scope: SearchScope,
+        terms: list[str],
+        unit: Vector,
+        top_k: int,
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """On a side connection: the nearest vectors and their raw full-text scores.
+
+        All of them are scored, not only those the full-text side misses (that side runs
+        at the same time); a chunk found by both gets the same score either way.
+        """
+        cosines = self.vectors.query(conn, scope, unit).nearest(top_k)
+        raw_terms = self.terms.query(conn, scope, terms).score(cosines.keys()) if cosines else {}
+        return raw_terms, cosines
+
+    def _term_side(
+        self,
+        conn: Connection,
+        scope: SearchScope,
+        terms: list[str],
+        unit: Vector,
+        top_k: int,
+        side: Future[tuple[dict[str, float], dict[str, float]]],
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """The full-text top and its cosines here while ``side`` runs; both merged.
+
+        Whatever fails here, the side is waited for before this returns or raises, so no
+        statement of this search still runs (nor holds a connection) afterwards.
+        """
+        try:
+            raw_terms = self.terms.query(conn, scope, terms).top(top_k)
+            cosines = self.vectors.query(conn, scope, unit).score(raw_terms.keys())
+        except BaseException:
+            wait([side])
+            raise
+        side_terms, side_cosines = side.result()
+        raw_terms.update(side_terms)
+        cosines.update(side_cosines)
+        return raw_terms, cosines
 
     def _result_rows(
         self, conn: Connection, tenant_id: str, chunk_ids: list[str]

@@ -22,14 +22,31 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Engine, Row, String, any_, bindparam, select, text
+from sqlalchemy import (
+    TEXT,
+    BindParameter,
+    Connection,
+    Engine,
+    Row,
+    String,
+    any_,
+    bindparam,
+    case,
+    cast,
+    null,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from ragprism.models import Chunk
 from ragprism.retrieval.hybrid_store import RESULT_COLUMNS, HybridChunkStore
 from ragprism.retrieval.matrix import EmbeddingMatrixCache, MatrixVectorIndex
+from ragprism.retrieval.parallel import SideConnections
 from ragprism.retrieval.pgvector import DEFAULT_EXACT_LIMIT, PgvectorIndex, create_extension
 from ragprism.retrieval.records import SearchScope
+
+DEFAULT_SIDE_CONNECTIONS = 4
 
 
 def tsquery_text(terms: Sequence[str]) -> str:
@@ -133,7 +150,9 @@ class PostgresChunkStore(HybridChunkStore):
     """Chunk store for PostgreSQL; call ``ensure_schema()`` once before use.
 
     Until then (and for good if the ``vector`` extension cannot be created) vectors are
-    searched with numpy; ``uses_pgvector`` tells which.
+    searched with numpy; ``uses_pgvector`` tells which. With pgvector, a search runs its
+    vector side on a second connection while the full-text side runs (at most
+    ``side_connections`` searches at once; others run both sides in turn, 0 never).
     """
 
     def __init__(
@@ -143,10 +162,12 @@ class PostgresChunkStore(HybridChunkStore):
         *,
         use_pgvector: bool = True,
         exact_limit: int = DEFAULT_EXACT_LIMIT,
+        side_connections: int = DEFAULT_SIDE_CONNECTIONS,
     ) -> None:
         super().__init__(engine, TsvectorTermIndex(), MatrixVectorIndex(cache))
         self._use_pgvector = use_pgvector
         self._exact_limit = exact_limit
+        self._side_limit = side_connections
 
     @property
     def uses_pgvector(self) -> bool:
@@ -169,6 +190,10 @@ class PostgresChunkStore(HybridChunkStore):
             if state == "created":
                 index.backfill(conn)
         self.vectors = index
+        if self._side_limit > 0:
+            # Both sides are SQL statements now: the vector side can run on a second
+            # connection (numpy's side stays in this process, so it is not split).
+            self.side_connections = SideConnections(self.engine, self._side_limit)
 
     def backfill_vectors(self) -> int:
         """Index every stored embedding into the pgvector tables (a full pass)."""
@@ -180,11 +205,24 @@ class PostgresChunkStore(HybridChunkStore):
     def _result_rows(
         self, conn: Connection, tenant_id: str, chunk_ids: list[str]
     ) -> dict[str, Row[Any]]:
-        """The ranked chunks' rows in one statement, their ids bound as one array."""
+        """The ranked chunks' rows in one statement, their ids bound as one array.
+
+        Empty keyword and question lists (most chunks') come back as NULL, which the
+        results read as an empty list too, instead of ~1,300 ``json.loads("[]")``.
+        """
         if not chunk_ids:
             return {}
         ids = bindparam("chunk_ids", chunk_ids, type_=ARRAY(String))
-        query = select(*RESULT_COLUMNS).where(Chunk.tenant_id == tenant_id, Chunk.id == any_(ids))
+        columns = [_unless_empty(c) if c.key in _LISTS else c for c in RESULT_COLUMNS]
+        query = select(*columns).where(Chunk.tenant_id == tenant_id, Chunk.id == any_(ids))
         rows: dict[str, Row[Any]] = {}
         rows.update({row.id: row for row in conn.execute(query)})
         return rows
+
+
+_LISTS = ("important_keywords", "questions")
+
+
+def _unless_empty(column: Any) -> Any:
+    """``column`` (a JSON list), or NULL where it is ``[]`` (stored as written: ``[]``)."""
+    return case((cast(column, TEXT) == "[]", null()), else_=column).label(column.key)
