@@ -82,3 +82,27 @@ def test_parse_children_do_not_run_the_main_script_again(tmp_path: Path) -> None
     )
     pids = runs.read_text().split()
     assert len(pids) == 2, pids  # was 1 + one per document
+
+
+def test_an_inherited_main_path_never_runs_in_another_process(tmp_path: Path) -> None:
+    """A server started by a process that had parsed documents inherits that process's
+    ``RAGPRISM_SANDBOX_MAIN``: it must not run that other script, in itself or in its
+    forkserver, and its children must not either."""
+    other = tmp_path / "other_script.py"
+    other.write_text(f"open({str(tmp_path / 'other-ran')!r}, 'a').write('x')\n")
+    script = tmp_path / "main_script.py"
+    script.write_text(MAIN_SCRIPT)
+    runs = tmp_path / "runs"
+    env = {**os.environ, "RAGPRISM_SANDBOX_MAIN": str(other)}
+    subprocess.run(
+        [sys.executable, str(script), str(runs)], env=env, check=True, timeout=120, cwd=tmp_path
+    )
+    assert not (tmp_path / "other-ran").exists()
+    assert len(runs.read_text().split()) == 2
+
+
+def test_the_sandbox_and_its_forkserver_module_agree_on_the_variable() -> None:
+    from ragprism.rag import _sandbox_main, sandbox
+
+    assert sandbox._MAIN_ENV == _sandbox_main.MAIN_ENV
+    assert sandbox._sandbox_main == _sandbox_main.__name__

@@ -27,7 +27,6 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 
 from ragprism.errors import RagprismError
-from ragprism.rag._sandbox_main import MAIN_ENV
 from ragprism.rag.document import ParsedDocument
 from ragprism.rag.parsing import parse_document
 
@@ -37,7 +36,10 @@ except ImportError:  # not POSIX: no memory limit, the time budget still applies
     resource = None  # type: ignore[assignment]
 
 MiB = 1024 * 1024
+# Preloaded by the forkserver only (never imported here), told the main script's path in
+# this environment variable (the same name as _sandbox_main.MAIN_ENV).
 _sandbox_main = "ragprism.rag._sandbox_main"
+_MAIN_ENV = "RAGPRISM_SANDBOX_MAIN"
 # How a child reports that it ran out of its memory budget when it cannot even send that.
 _EXIT_OUT_OF_MEMORY = 3
 
@@ -73,9 +75,9 @@ def _export_main_path() -> None:
         return
     main_path = data.get("init_main_from_path")
     if isinstance(main_path, str):
-        os.environ[MAIN_ENV] = main_path
+        os.environ[_MAIN_ENV] = main_path
     else:  # run as a module (-m): children do not run it again; ignore an inherited path
-        os.environ.pop(MAIN_ENV, None)
+        os.environ.pop(_MAIN_ENV, None)
 
 
 _export_main_path()
