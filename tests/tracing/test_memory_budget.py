@@ -187,3 +187,45 @@ def test_the_memory_accounting_returns_to_zero(
     metrics = engine.metrics()[0].decode()
     assert "ragprism_trace_memory_bytes 0.0" in metrics
     assert "ragprism_trace_memory_budget_bytes 2.68435456e+08" in metrics
+
+
+def score(n: int, comment: str) -> dict[str, Any]:
+    return {"id": f"s{n}", "traceId": "0" * 32, "name": "user-feedback", "value": 1,
+            "dataType": "BOOLEAN", "comment": comment}  # fmt: skip
+
+
+def test_queued_scores_count_against_the_memory_budgets() -> None:
+    """A feedback comment may be as long as the field cap: queued scores are held in
+    memory like spans, so they count against both budgets (they did not: 1,000 per
+    tenant whatever their size)."""
+    memory = MemoryBudget(50 * KiB)
+    q = queue(memory)
+    q.put_score(score(1, "x" * 20_000))
+    q.put_score(score(2, "y" * 20_000))
+    assert memory.used > 40_000
+    q.put_score(score(3, "z" * 20_000))  # would pass the budget
+    assert q.stats.dropped_by_reason == Counter({"memory budget": 1})
+    assert [s["id"] for s in q.scores] == ["s1", "s2"]
+    assert q.take_score() == score(1, "x" * 20_000)
+    assert 20_000 < memory.used < 25_000
+    _spans, scores = q.close("shutdown")
+    assert [s["id"] for s in scores] == ["s2"]
+    assert memory.used == 0
+
+    capped = queue(MemoryBudget(0), max_bytes=30 * KiB, tenant="capped")
+    capped.put(span(1, "a" * 20_000), TraceAttributes({}))
+    capped.put_score(score(4, "b" * 20_000))  # over the tenant's own cap with the span
+    assert capped.stats.dropped_by_reason == Counter({"memory budget": 1})
+    capped.put_score(score(5, "short"))
+    assert [s["id"] for s in capped.scores] == ["s5"]
+
+
+def test_past_the_score_limit_the_oldest_score_is_dropped() -> None:
+    memory = MemoryBudget(0)
+    q = queue(memory)
+    for n in range(1_003):
+        q.put_score(score(n, ""))
+    assert q.stats.dropped_by_reason == Counter({"queue full": 3})
+    assert len(q.scores) == 1_000
+    assert q.scores[0]["id"] == "s3"
+    assert memory.used == sum(q.score_sizes)

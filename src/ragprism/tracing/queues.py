@@ -10,6 +10,8 @@ is estimated once, when it is queued (``span_size``: a walk over its attributes,
 encoding), and a put is then O(1) bookkeeping. Past three quarters of either budget the
 tenant is planned at once and a worker moves its batches to the spool on disk
 ("spilling"); only a put that would pass a budget itself drops spans ("memory budget").
+Queued scores (feedback, whose comment may be as long as the field cap) count against
+both budgets too; they are due at once, so they do not wait to be spilled.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 
 from ragprism.tracing.otlp import TraceAttributes
-from ragprism.tracing.sizes import span_size
+from ragprism.tracing.sizes import score_size, span_size
 from ragprism.tracing.stats import ExportStats
 
 Item = tuple[ReadableSpan, TraceAttributes]
+MAX_SCORES = 1_000  # per tenant; past it the oldest score is dropped ("queue full")
 
 
 class MemoryBudget:
@@ -133,6 +136,8 @@ class TenantQueue:
         "max_bytes",
         "memory",
         "schedule",
+        "score_bytes",
+        "score_sizes",
         "scores",
         "sizes",
         "spans",
@@ -168,7 +173,9 @@ class TenantQueue:
         self.spill_planned = False
         self.spans: deque[Item] = deque()
         self.sizes: deque[int] = deque()  # span_size of each queued span, in step
-        self.scores: deque[dict[str, Any]] = deque(maxlen=1_000)
+        self.scores: deque[dict[str, Any]] = deque()
+        self.score_sizes: deque[int] = deque()  # score_size of each queued score, in step
+        self.score_bytes = 0
         self.first_at: float | None = None
         self.closed = False
         self.closed_reason = ""
@@ -238,15 +245,32 @@ class TenantQueue:
         )
 
     def put_score(self, score: dict[str, Any]) -> None:
+        """Append a score (a feedback, its comment up to the field cap); it counts against
+        the tenant's and everyone's memory like spans; at most ``MAX_SCORES`` are kept."""
+        size = score_size(score)
         with self._lock:
             if self.closed:
                 self.stats.drop(self.closed_reason)
                 return
-            if len(self.scores) == self.scores.maxlen:
-                self.stats.drop("queue full")
-            self.scores.append(score)
             self.stats.queued += 1
+            if len(self.scores) >= MAX_SCORES:
+                self._pop_oldest_score()
+                self.stats.drop("queue full")
+            if (
+                self.max_bytes and self.bytes + self.score_bytes + size > self.max_bytes
+            ) or not self.memory.reserve(size):
+                self.stats.drop("memory budget")
+                return
+            self.scores.append(score)
+            self.score_sizes.append(size)
+            self.score_bytes += size
         self.schedule.plan(self.tenant_id, time.monotonic())
+
+    def _pop_oldest_score(self) -> dict[str, Any]:
+        size = self.score_sizes.popleft()
+        self.score_bytes -= size
+        self.memory.release(size)
+        return self.scores.popleft()
 
     def take_spans(self, limit: int, max_bytes: int = 0) -> list[Item]:
         """The oldest spans, up to ``limit`` of them and (but at least one) ``max_bytes``
@@ -267,7 +291,7 @@ class TenantQueue:
 
     def take_score(self) -> dict[str, Any] | None:
         with self._lock:
-            return self.scores.popleft() if self.scores else None
+            return self._pop_oldest_score() if self.scores else None
 
     def due_at(self, *, now: float, flushing: bool) -> float | None:
         """When this queue next needs a worker, or None if it is empty."""
@@ -287,8 +311,9 @@ class TenantQueue:
             self.spans.clear()
             self.sizes.clear()
             self.scores.clear()
-            self.memory.release(self.bytes)
-            self.bytes = 0
+            self.score_sizes.clear()
+            self.memory.release(self.bytes + self.score_bytes)
+            self.bytes = self.score_bytes = 0
             self.first_at = None
             return spans, scores
 

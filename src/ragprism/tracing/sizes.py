@@ -68,3 +68,9 @@ def span_size(span: ReadableSpan, trace: SizedAttributes) -> int:
     for link in span.links:
         size += _SPAN_OVERHEAD + attributes_size(link.attributes)
     return size
+
+
+def score_size(score: Mapping[str, Any]) -> int:
+    """An estimate of what a queued score (the JSON body of ``POST /api/public/scores``)
+    holds in memory and takes encoded: its keys and values, the comment above all."""
+    return _SPAN_OVERHEAD + attributes_size(score)
