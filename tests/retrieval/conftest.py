@@ -23,6 +23,15 @@ STORE_BACKENDS = [
 ]
 
 
+@pytest.fixture
+def pg_database(pgvector_url: str) -> Iterator[Database]:
+    """A PostgreSQL + pgvector database, emptied first."""
+    database = Database(pgvector_url)
+    empty_all_tables(database)
+    yield database
+    database.dispose()
+
+
 def empty_all_tables(database: Database) -> None:
     with database.session() as session:
         for table in reversed(Base.metadata.sorted_tables):

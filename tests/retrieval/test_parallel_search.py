@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -38,16 +38,8 @@ WORDS = [
 ]
 
 
-@pytest.fixture
-def database(pgvector_url: str) -> Iterator[Database]:
-    database = Database(pgvector_url)
-    empty_all_tables(database)
-    yield database
-    database.dispose()
-
-
-def pg_store(database: Database, **options: Any) -> PostgresChunkStore:
-    store = PostgresChunkStore(database.engine, exact_limit=0, **options)  # the HNSW path
+def pg_store(pg_database: Database, **options: Any) -> PostgresChunkStore:
+    store = PostgresChunkStore(pg_database.engine, exact_limit=0, **options)  # the HNSW path
     store.ensure_schema()
     assert store.uses_pgvector
     return store
@@ -58,6 +50,15 @@ def fill(world: StoreWorld, where: tuple[str, str, str], count: int, seed: int =
     for _ in range(count):
         text = " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(3, 9)))
         world.chunk(where, text, [rnd.uniform(-1, 1) for _ in range(8)])
+
+
+def filled_store(database: Database, count: int) -> tuple[PostgresChunkStore, tuple[str, str, str]]:
+    """A pgvector store and a place in it holding ``count`` chunks."""
+    store = pg_store(database)
+    world = StoreWorld(database, store, "pgvector")
+    where = world.place()
+    fill(world, where, count)
+    return store, where
 
 
 def found(store: HybridChunkStore, where: tuple[str, str, str], **options: Any) -> list[Any]:
@@ -101,12 +102,12 @@ def spy_on(store: HybridChunkStore, monkeypatch: pytest.MonkeyPatch) -> Spy:
 
 
 def test_concurrent_sides_return_what_one_connection_returns(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    pg_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    concurrent = pg_store(database)
-    sequential = pg_store(database, side_connections=0)
+    concurrent = pg_store(pg_database)
+    sequential = pg_store(pg_database, side_connections=0)
     assert sequential.side_connections is None
-    world = StoreWorld(database, concurrent, "pgvector")
+    world = StoreWorld(pg_database, concurrent, "pgvector")
     where = world.place()
     fill(world, where, 120)
     extra = world.dataset(where[0])
@@ -132,19 +133,16 @@ def test_concurrent_sides_return_what_one_connection_returns(
     assert spy.submitted == len(cases)
     assert concurrent.side_connections is not None
     assert concurrent.side_connections.checked_out() == 0
-    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert pg_database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
 def test_a_search_without_both_sides_takes_no_side_connection(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    pg_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = pg_store(database)
-    world = StoreWorld(database, store, "pgvector")
-    where = world.place()
-    fill(world, where, 20)
+    store, where = filled_store(pg_database, 20)
     spy = spy_on(store, monkeypatch)
     assert found(store, where, vector=None) == found(
-        pg_store(database, side_connections=0), where, vector=None
+        pg_store(pg_database, side_connections=0), where, vector=None
     )
     store.search(where[0], [where[1]], question="the of and", query_vector=[1.0] * 8)
     assert spy.submitted == spy.declined == 0
@@ -152,16 +150,16 @@ def test_a_search_without_both_sides_takes_no_side_connection(
 
 @pytest.mark.timeout(60)
 def test_a_pool_of_one_still_answers(pgvector_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    database = Database(pgvector_url)  # its sessions (the test's writes) keep their engine
-    empty_all_tables(database)
-    writer = database.engine
-    database.engine = create_engine(normalise_url(pgvector_url), pool_size=1, max_overflow=0)
+    pg_database = Database(pgvector_url)  # its sessions (the test's writes) keep their engine
+    empty_all_tables(pg_database)
+    writer = pg_database.engine
+    pg_database.engine = create_engine(normalise_url(pgvector_url), pool_size=1, max_overflow=0)
     try:
-        store = pg_store(database)
-        sequential = pg_store(database, side_connections=0)
+        store = pg_store(pg_database)
+        sequential = pg_store(pg_database, side_connections=0)
         assert store.side_connections is not None
         assert store.side_connections.limit == 1  # bounded by the engine's pool
-        world = StoreWorld(database, store, "pgvector")
+        world = StoreWorld(pg_database, store, "pgvector")
         where = world.place()
         fill(world, where, 60)
         expected = found(sequential, where)
@@ -200,18 +198,15 @@ def test_a_pool_of_one_still_answers(pgvector_url: str, monkeypatch: pytest.Monk
         assert spy.submitted >= 1
         assert store.side_connections.checked_out() == 0
     finally:
-        database.dispose()
+        pg_database.dispose()
         writer.dispose()
 
 
 @pytest.mark.parametrize("failing", ["vector side", "full-text side"])
 def test_an_error_on_one_side_propagates_and_returns_every_connection(
-    database: Database, monkeypatch: pytest.MonkeyPatch, failing: str
+    pg_database: Database, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
-    store = pg_store(database)
-    world = StoreWorld(database, store, "pgvector")
-    where = world.place()
-    fill(world, where, 30)
+    store, where = filled_store(pg_database, 30)
     expected = found(store, where)
     spy = spy_on(store, monkeypatch)
     side_finished = threading.Event()
@@ -246,7 +241,7 @@ def test_an_error_on_one_side_propagates_and_returns_every_connection(
     assert store.side_connections is not None
     # Nothing of the search is left running or holding a connection once it raised.
     assert store.side_connections.checked_out() == 0
-    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert pg_database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     if failing == "full-text side":
         assert side_finished.is_set()  # waited for, not left behind
     monkeypatch.undo()
@@ -254,10 +249,10 @@ def test_an_error_on_one_side_propagates_and_returns_every_connection(
 
 
 def test_both_sides_keep_the_tenant_and_dataset_filters(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    pg_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = pg_store(database)
-    world = StoreWorld(database, store, "pgvector")
+    store = pg_store(pg_database)
+    world = StoreWorld(pg_database, store, "pgvector")
     mine = world.place()
     other_dataset = world.dataset(mine[0])
     beside = (mine[0], other_dataset, world.document(mine[0], other_dataset))
@@ -300,21 +295,23 @@ def test_both_sides_keep_the_tenant_and_dataset_filters(
 def test_plain_stores_search_on_one_connection(
     request: pytest.FixtureRequest, tmp_path: Any, backend: str
 ) -> None:
-    database = open_store(request, tmp_path, backend)
+    pg_database = open_store(request, tmp_path, backend)
     try:
-        store = make_store(database)
+        store = make_store(pg_database)
         assert isinstance(store, HybridChunkStore)
         assert store.side_connections is None
     finally:
-        database.dispose()
+        pg_database.dispose()
 
 
-def test_the_setting_reaches_the_store(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = make_store(database)
+def test_the_setting_reaches_the_store(
+    pg_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store(pg_database)
     assert isinstance(store, HybridChunkStore)
     assert store.side_connections is not None
     assert store.side_connections.limit == 4
-    never = make_store(database, side_connections=0)
+    never = make_store(pg_database, side_connections=0)
     assert isinstance(never, HybridChunkStore)
     assert never.side_connections is None
     monkeypatch.setenv("RAGPRISM_SEARCH_SIDE_CONNECTIONS", "2")
@@ -322,17 +319,14 @@ def test_the_setting_reaches_the_store(database: Database, monkeypatch: pytest.M
 
 
 def test_disposing_the_engine_closes_side_connections_and_searches_go_on(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    pg_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = pg_store(database)
-    world = StoreWorld(database, store, "pgvector")
-    where = world.place()
-    fill(world, where, 20)
+    store, where = filled_store(pg_database, 20)
     expected = found(store, where)
     sides = store.side_connections
     assert sides is not None
     assert sides._pool is not None
-    database.dispose()
+    pg_database.dispose()
     assert sides._pool is None
     assert sides._executor is None
     spy = spy_on(store, monkeypatch)

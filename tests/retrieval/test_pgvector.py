@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import text
 
@@ -12,17 +10,9 @@ from ragprism.retrieval import PostgresChunkStore
 from ragprism.retrieval.pgvector import create_extension
 from ragprism.retrieval.records import SearchScope
 from ragprism.retrieval.vectors import unit
-from tests.retrieval.conftest import StoreWorld, empty_all_tables
+from tests.retrieval.conftest import StoreWorld
 
 E1 = [1.0, 0.0, 0.0, 0.0]
-
-
-@pytest.fixture
-def database(pgvector_url: str) -> Iterator[Database]:
-    database = Database(pgvector_url)
-    empty_all_tables(database)
-    yield database
-    database.dispose()
 
 
 def vector_search(
@@ -39,19 +29,19 @@ def vector_search(
     return [(r.chunk_id, round(r.vector_similarity, 5)) for r in found]
 
 
-def test_hnsw_path_agrees_with_the_exact_scan(database: Database) -> None:
-    exact = PostgresChunkStore(database.engine)
+def test_hnsw_path_agrees_with_the_exact_scan(pg_database: Database) -> None:
+    exact = PostgresChunkStore(pg_database.engine)
     exact.ensure_schema()
-    approximate = PostgresChunkStore(database.engine, exact_limit=0)  # always HNSW
+    approximate = PostgresChunkStore(pg_database.engine, exact_limit=0)  # always HNSW
     approximate.ensure_schema()
-    world = StoreWorld(database, exact, "pgvector")
+    world = StoreWorld(pg_database, exact, "pgvector")
     where = world.place()
     for i in range(30):
         world.chunk(where, f"chunk {i}", [1.0, i / 10, (i % 3) / 5, 0.0])
 
     assert approximate.uses_pgvector
     assert vector_search(approximate, where) == vector_search(exact, where)
-    with database.engine.connect() as conn:
+    with pg_database.engine.connect() as conn:
         indexes = set(
             conn.execute(
                 text("SELECT indexname FROM pg_indexes WHERE tablename = 'chunk_vector_4'")
@@ -60,10 +50,10 @@ def test_hnsw_path_agrees_with_the_exact_scan(database: Database) -> None:
     assert {"ix_chunk_vector_4_hnsw", "ix_chunk_vector_4_dataset"} <= indexes
 
 
-def test_each_dimension_gets_its_own_table(database: Database) -> None:
-    store = PostgresChunkStore(database.engine)
+def test_each_dimension_gets_its_own_table(pg_database: Database) -> None:
+    store = PostgresChunkStore(pg_database.engine)
     store.ensure_schema()
-    world = StoreWorld(database, store, "pgvector")
+    world = StoreWorld(pg_database, store, "pgvector")
     where = world.place()
     small = world.chunk(where, "three dimensions", [1.0, 0.0, 0.0])
     large = world.chunk(where, "five dimensions", [1.0, 0.0, 0.0, 0.0, 0.0])
@@ -74,19 +64,19 @@ def test_each_dimension_gets_its_own_table(database: Database) -> None:
         )
         assert [r.chunk_id for r in found] == [expected]
     assert store.delete_chunks(where[0], [small, large]) == 2
-    with database.engine.connect() as conn:
+    with pg_database.engine.connect() as conn:
         left = conn.execute(text("SELECT count(*) FROM chunk_vector_3")).scalar_one()
     assert left == 0  # vectors go with their chunk (ON DELETE CASCADE)
 
 
-def test_backfill_indexes_chunks_stored_without_pgvector(database: Database) -> None:
-    numpy_store = PostgresChunkStore(database.engine, use_pgvector=False)
+def test_backfill_indexes_chunks_stored_without_pgvector(pg_database: Database) -> None:
+    numpy_store = PostgresChunkStore(pg_database.engine, use_pgvector=False)
     numpy_store.ensure_schema()
     assert not numpy_store.uses_pgvector
-    world = StoreWorld(database, numpy_store, "postgres")
+    world = StoreWorld(pg_database, numpy_store, "postgres")
     where = world.place()
     chunk_id = world.chunk(where, "stored before pgvector", E1)
-    pgvector_store = PostgresChunkStore(database.engine)
+    pgvector_store = PostgresChunkStore(pg_database.engine)
     pgvector_store.ensure_schema()
     pgvector_store.ensure_schema()  # idempotent
 
@@ -97,29 +87,29 @@ def test_backfill_indexes_chunks_stored_without_pgvector(database: Database) -> 
     assert vector_search(pgvector_store, where) == [(chunk_id, 1.0)]
 
 
-def test_extension_setup_is_idempotent(database: Database) -> None:
-    with database.engine.begin() as conn:
+def test_extension_setup_is_idempotent(pg_database: Database) -> None:
+    with pg_database.engine.begin() as conn:
         assert create_extension(conn) in ("present", "created")
         assert create_extension(conn) == "present"
 
 
 @pytest.mark.postgres
 def test_system_postgres_without_pgvector_falls_back(postgres_url: str) -> None:
-    database = Database(postgres_url)
+    pg_database = Database(postgres_url)
     try:
-        with database.engine.begin() as conn:
+        with pg_database.engine.begin() as conn:
             assert create_extension(conn) == "missing"
-        store = PostgresChunkStore(database.engine)
+        store = PostgresChunkStore(pg_database.engine)
         store.ensure_schema()
         assert not store.uses_pgvector
     finally:
-        database.dispose()
+        pg_database.dispose()
 
 
-def test_vector_scores_of_given_ids_stay_in_the_scope(database: Database) -> None:
-    store = PostgresChunkStore(database.engine, exact_limit=0)
+def test_vector_scores_of_given_ids_stay_in_the_scope(pg_database: Database) -> None:
+    store = PostgresChunkStore(pg_database.engine, exact_limit=0)
     store.ensure_schema()
-    world = StoreWorld(database, store, "pgvector")
+    world = StoreWorld(pg_database, store, "pgvector")
     mine = world.place()
     dataset = world.dataset(mine[0])
     other_dataset = (mine[0], dataset, world.document(mine[0], dataset))
@@ -127,7 +117,7 @@ def test_vector_scores_of_given_ids_stay_in_the_scope(database: Database) -> Non
     beside = world.chunk(other_dataset, "same tenant, another dataset", E1)
     foreign = world.chunk(world.place(), "another tenant", E1)
 
-    with database.engine.connect() as conn:
+    with pg_database.engine.connect() as conn:
         query = store.vectors.query(conn, SearchScope(mine[0], (mine[1],)), unit(E1))
         scores = query.score([own, beside, foreign, "no-such-chunk"])
     assert scores == {own: pytest.approx(1.0)}
